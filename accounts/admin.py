@@ -1,0 +1,152 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from rest_framework.exceptions import APIException, ValidationError
+
+from accounts import services
+from accounts.models import AuditLog, Role, User
+from accounts.phone import InvalidPhone, normalize_phone
+from aurum.net import client_ip
+
+
+class UserCreationAdminForm(forms.ModelForm):
+    password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+
+    class Meta:
+        model = User
+        fields = ("email", "phone", "first_name", "last_name", "role")
+
+    def clean_phone(self) -> str | None:
+        raw = self.cleaned_data.get("phone")
+        if not raw:
+            return None
+        try:
+            return normalize_phone(raw)
+        except InvalidPhone as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+
+class UserChangeAdminForm(forms.ModelForm):
+    password = ReadOnlyPasswordHashField(label="Password")
+
+    class Meta:
+        model = User
+        fields = ("first_name", "last_name", "email", "phone", "role", "is_active")
+
+    def clean_phone(self) -> str | None:
+        return UserCreationAdminForm.clean_phone(self)  # type: ignore[arg-type]
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
+    list_display = (
+        "profile_code",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "role",
+        "is_active",
+        "admin_approved",
+        "date_joined",
+    )
+    list_filter = ("role", "is_active", "admin_approved")
+    search_fields = ("profile_code", "email", "phone", "first_name", "last_name")
+    ordering = ("-date_joined",)
+    readonly_fields = ("id", "profile_code", "date_joined", "last_login", "admin_approved")
+    fieldsets = (
+        (None, {"fields": ("id", "profile_code", "password")}),
+        ("Identity", {"fields": ("first_name", "last_name", "email", "phone")}),
+        ("Access", {"fields": ("role", "is_active", "admin_approved")}),
+        ("Dates", {"fields": ("date_joined", "last_login")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": ("email", "phone", "first_name", "last_name", "role", "password1"),
+            },
+        ),
+    )
+    filter_horizontal = ()
+    actions = ("suspend", "reactivate")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        fields = tuple(super().get_readonly_fields(request, obj))
+        if obj is not None and getattr(request.user, "role", None) != Role.ADMIN:
+            fields += ("role", "is_active")  # only admins change roles and account state here
+        return fields
+
+    def save_model(
+        self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool
+    ) -> None:
+        ip = client_ip(request)
+        try:
+            if not change:
+                created = services.user_register(
+                    email=obj.email,
+                    phone=obj.phone,
+                    password=form.cleaned_data["password1"],
+                    first_name=obj.first_name,
+                    last_name=obj.last_name,
+                    ip=ip,
+                )
+                services.user_set_role(actor=request.user, user=created, role=obj.role, ip=ip)
+                obj.pk = created.pk
+                return
+            before = User.objects.get(pk=obj.pk)
+            role, active = obj.role, obj.is_active
+            obj.role, obj.is_active = before.role, before.is_active
+            obj.save()
+            if role != before.role:
+                services.user_set_role(actor=request.user, user=obj, role=role, ip=ip)
+            if active != before.is_active:
+                services.user_set_active(actor=request.user, user=obj, active=active, ip=ip)
+        except (APIException, ValidationError) as exc:
+            messages.error(request, f"Not saved: {exc.detail}")
+            raise
+
+    @admin.action(description="Suspend the selected accounts", permissions=["change"])
+    def suspend(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.filter(is_active=True):
+            services.user_set_active(
+                actor=request.user, user=user, active=False, reason="admin", ip=client_ip(request)
+            )
+        self.message_user(request, "Suspended.", messages.SUCCESS)
+
+    @admin.action(description="Reactivate the selected accounts", permissions=["change"])
+    def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset.filter(is_active=False):
+            services.user_set_active(
+                actor=request.user, user=user, active=True, reason="admin", ip=client_ip(request)
+            )
+        self.message_user(request, "Reactivated.", messages.SUCCESS)
+
+
+@admin.register(AuditLog)
+class AuditLogAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "action", "actor_label", "target_type", "target_id", "ip")
+    list_filter = ("action", "target_type", "created_at")
+    search_fields = ("actor_label", "target_id", "ip", "actor__email", "actor__phone")
+    date_hierarchy = "created_at"
+    list_select_related = ("actor",)
+    readonly_fields = [f.name for f in AuditLog._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import User
+from accounts.phone import InvalidPhone, looks_like_email, normalize_phone
+
+
+def normalize_identifier(identifier: str) -> str | None:
+    """An email (lowercased) or a phone in E.164; None when it is neither."""
+    identifier = identifier.strip()
+    if looks_like_email(identifier):
+        return identifier.lower()
+    try:
+        return normalize_phone(identifier)
+    except InvalidPhone:
+        return None
+
+
+def user_by_identifier(*, identifier: str) -> User | None:
+    value = normalize_identifier(identifier)
+    if value is None:
+        return None
+    field = "email" if looks_like_email(value) else "phone"
+    return User.objects.filter(**{field: value}).first()
+
+
+def user_by_public_id(*, value: str) -> User | None:
+    """A member by UUID or profile code, the two public ids API.md allows."""
+    import uuid
+
+    try:
+        return User.objects.filter(pk=uuid.UUID(str(value))).first()
+    except ValueError:
+        return User.objects.filter(profile_code=str(value).strip().upper()).first()
+
+
+def confirmed_totp_device(*, user: User) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-pk").first()
+
+
+def mfa_enabled(*, user: User) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

@@ -1,0 +1,20 @@
+"""HTTP to Django, WebSockets (origin-checked, JWT from ?token=) to the apps' routing."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aurum.settings")
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+
+from aurum.ws import JwtQueryAuthMiddleware, origin_checked  # noqa: E402
+from chat.routing import websocket_urlpatterns  # noqa: E402
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_asgi_app,
+        "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
+    }
+)

@@ -1,0 +1,145 @@
+"""Every API error in the one shape of API.md: `{"detail", "code"}`, plus `fields` for bad input."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django_ratelimit.exceptions import Ratelimited
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger("aurum.errors")
+
+
+class ApiError(exceptions.APIException):
+    """A domain error raised by services: an HTTP status, a stable code and a message."""
+
+    def __init__(self, detail: str, code: str, status_code: int = 400) -> None:
+        super().__init__(detail=detail, code=code)
+        self.status_code = status_code
+
+
+class RateLimited(Ratelimited):
+    """Raised when a limit is hit; carries the seconds until the window resets."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many requests. Try again later.")
+        self.retry_after = max(1, retry_after)
+
+
+def _first_code(detail: Any) -> str:
+    if isinstance(detail, exceptions.ErrorDetail):
+        return detail.code or "error"
+    if isinstance(detail, list) and detail:
+        return _first_code(detail[0])
+    if isinstance(detail, dict) and detail:
+        return _first_code(next(iter(detail.values())))
+    return "error"
+
+
+def _messages(value: Any) -> Any:
+    """Field errors as plain strings, keeping the nesting of nested serializers."""
+    if isinstance(value, dict):
+        return {str(k): _messages(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if all(not isinstance(item, (dict, list)) for item in value):
+            return [str(item) for item in value]
+        return [_messages(item) for item in value]
+    return [str(value)]
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, Ratelimited):
+        retry_after = getattr(exc, "retry_after", 60)
+        return Response(
+            {"detail": "Too many requests. Try again later.", "code": "rate_limited"},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(math.ceil(retry_after))},
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    assert isinstance(exc, exceptions.APIException)
+    detail = exc.detail
+
+    if isinstance(exc, exceptions.ValidationError):
+        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
+        response.data = {
+            "detail": "Invalid input.",
+            "code": "invalid",
+            "fields": _messages(fields),
+        }
+        return response
+
+    if isinstance(detail, dict):
+        # simplejwt nests its own {"detail", "code", "messages"}.
+        message = str(detail.get("detail", exc.default_detail))
+        code = str(detail.get("code", exc.default_code))
+    elif isinstance(detail, list):
+        message = " ".join(str(item) for item in detail)
+        code = _first_code(detail)
+    else:
+        message = str(detail)
+        code = getattr(detail, "code", None) or exc.default_code
+    response.data = {"detail": message, "code": code}
+    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
+        response["Retry-After"] = str(math.ceil(exc.wait))
+    return response
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class ApiErrorMiddleware:
+    """An uncaught exception under /api/ answers JSON 500 (also with DEBUG on), and is logged."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not _is_api(request) or isinstance(exception, (Http404, PermissionDenied)):
+            return None
+        logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return server_error_json()
+
+
+def server_error_json() -> JsonResponse:
+    return JsonResponse(
+        {"detail": "Internal server error.", "code": "server_error"},
+        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
+    )
+
+
+def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
+    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if _is_api(request):
+        return api_not_found(request)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception or Http404())
+
+
+def handler500(request: HttpRequest) -> HttpResponse:
+    if _is_api(request):
+        return server_error_json()
+    from django.views.defaults import server_error
+
+    return server_error(request)

@@ -1,0 +1,79 @@
+"""Shared test wiring: fast hashing, a clean cache per test, captured codes, API clients.
+
+Tests marked `postgres` or `redis` skip on the embedded default with their reason. When
+AURUM_FAIL_ON_SKIP=1 (the PostgreSQL + Redis pass of `.ci/run`) any skip is a failure, so a
+test can never quietly stop running where the real services are.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+FAIL_ON_SKIP = os.environ.get("AURUM_FAIL_ON_SKIP") == "1"
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    on_redis = bool(settings.REDIS_URL)
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
+        if "redis" in item.keywords and not on_redis:
+            item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if FAIL_ON_SKIP and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped while AURUM_FAIL_ON_SKIP=1: {report.longrepr}"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
+    # A cheap hasher keeps hundreds of users fast; the production hasher has its own tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
+    settings.MEDIA_ROOT = tmp_path / "media"
+    from accounts.senders import MemorySender
+
+    MemorySender.outbox.clear()
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def outbox() -> list[dict[str, str]]:
+    from accounts.senders import MemorySender
+
+    return MemorySender.outbox
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Callable[..., APIClient]:
+    """An API client authenticated as `user` with a real access token."""
+    from accounts.services import tokens_issue
+
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        tokens = tokens_issue(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens.access_token}")
+        client.tokens = tokens  # type: ignore[attr-defined]
+        return client
+
+    return make
