@@ -49,7 +49,6 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     MemorySender.outbox.clear()
     cache.clear()
     yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -20,9 +20,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import serializers
-from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import selectors
 from accounts.models import (
@@ -36,6 +39,7 @@ from accounts.models import (
 )
 from accounts.phone import looks_like_email
 from accounts.senders import get_sender
+from aurum import events
 from aurum.errors import ApiError
 
 SESSION_CLAIM = "sid"
@@ -131,8 +135,17 @@ class TokenPair:
 
 def tokens_issue(*, user: User, session_id: str | None = None) -> TokenPair:
     """A new access + refresh pair. Pairs of one login share a session id (claim `sid`)."""
-    refresh = RefreshToken.for_user(user)
+    refresh = RefreshToken()
+    refresh[jwt_settings.USER_ID_CLAIM] = str(user.pk)
     refresh[SESSION_CLAIM] = session_id or uuid.uuid4().hex
+    # Recorded with its final claims (simplejwt's for_user records it before `sid` is set).
+    OutstandingToken.objects.create(
+        user=user,
+        jti=refresh[jwt_settings.JTI_CLAIM],
+        token=str(refresh),
+        created_at=refresh.current_time,
+        expires_at=datetime_from_epoch(refresh["exp"]),
+    )
     return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
 
 
@@ -179,10 +192,12 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
 def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
     """Idempotent: a token already revoked answers as if this call revoked it."""
     try:
+        token_backend.decode(refresh_token, verify=True)  # signature and expiry only
         token = RefreshToken(refresh_token, verify=False)
-        token.verify()  # signature and expiry; a blacklisted token is fine here
-    except TokenError as exc:
+    except (TokenError, TokenBackendError) as exc:
         raise _invalid_refresh() from exc
+    if token.get("token_type") != "refresh":
+        raise _invalid_refresh()
     _blacklist(token)
     user = User.objects.filter(pk=token.get("user_id")).first()
     if user is not None:
@@ -285,7 +300,11 @@ def _code_digest(code: str) -> str:
 
 
 def code_issue(*, user: User, purpose: CodePurpose) -> str:
-    """A fresh 6-digit code; earlier unused codes of the same purpose stop working."""
+    """A fresh 6-digit code; earlier unused codes of the same purpose stop working.
+
+    The code is stored (committed) before the caller sends it, so it always exists by the
+    time the member types it in.
+    """
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = timezone.now()
     with transaction.atomic():
@@ -342,9 +361,7 @@ def otp_send(*, phone: str) -> None:
     if user is None:
         return
     code = code_issue(user=user, purpose=CodePurpose.LOGIN)
-    transaction.on_commit(
-        lambda: _deliver_code(user=user, code=code, purpose=CodePurpose.LOGIN, channel="sms")
-    )
+    _deliver_code(user=user, code=code, purpose=CodePurpose.LOGIN, channel="sms")
 
 
 def otp_verify(
@@ -375,11 +392,7 @@ def password_reset_request(*, identifier: str) -> None:
         return
     code = code_issue(user=user, purpose=CodePurpose.PASSWORD_RESET)
     channel = "email" if looks_like_email(identifier) else "sms"
-    transaction.on_commit(
-        lambda: _deliver_code(
-            user=user, code=code, purpose=CodePurpose.PASSWORD_RESET, channel=channel
-        )
-    )
+    _deliver_code(user=user, code=code, purpose=CodePurpose.PASSWORD_RESET, channel=channel)
 
 
 def password_reset_confirm(
@@ -496,13 +509,17 @@ def user_set_role(
 def user_set_active(
     *, actor: User | None, user: User, active: bool, reason: str = "", ip: str | None = None
 ) -> User:
-    """Suspend or reactivate. Suspension revokes every refresh token of the account at once;
-    access tokens stop working too, since authentication refuses inactive users."""
+    """Suspend or reactivate.
+
+    Suspension revokes every refresh token of the account and closes its open WebSockets;
+    access tokens stop working at once too, since authentication refuses inactive users.
+    """
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active", "updated_at"])
         if not active:
             tokens_revoke_all(user=user)
+            events.send_to_user(user.pk, {"type": "session.revoked"})
         audit_record(
             action=AuditAction.REACTIVATION if active else AuditAction.SUSPENSION,
             actor=actor,

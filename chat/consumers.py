@@ -6,11 +6,8 @@ from typing import Any
 
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from aurum.events import user_group
 from aurum.ws import WS_UNAUTHORIZED
-
-
-def user_group(user_id: Any) -> str:
-    return f"user.{user_id}"
 
 
 class ChatConsumer(AsyncJsonWebsocketConsumer):
@@ -47,6 +44,10 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
         await self.send_json(
             {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type: {kind!r}."}
         )
+
+    async def session_revoked(self, event: dict[str, Any]) -> None:
+        """The account was suspended or closed: drop every connection it has."""
+        await self.close(code=WS_UNAUTHORIZED)
 
     async def decode_json(self, text_data: str) -> Any:
         try:
