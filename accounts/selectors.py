@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import uuid
+
+from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import User
@@ -18,17 +21,17 @@ def normalize_identifier(identifier: str) -> str | None:
 
 
 def user_by_identifier(*, identifier: str) -> User | None:
+    """The account an email or phone names, with `mfa_on` annotated (saves a login a query)."""
     value = normalize_identifier(identifier)
     if value is None:
         return None
     field = "email" if looks_like_email(value) else "phone"
-    return User.objects.filter(**{field: value}).first()
+    confirmed = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    return User.objects.filter(**{field: value}).annotate(mfa_on=Exists(confirmed)).first()
 
 
 def user_by_public_id(*, value: str) -> User | None:
     """A member by UUID or profile code, the two public ids API.md allows."""
-    import uuid
-
     try:
         return User.objects.filter(pk=uuid.UUID(str(value))).first()
     except ValueError:
@@ -40,4 +43,7 @@ def confirmed_totp_device(*, user: User) -> TOTPDevice | None:
 
 
 def mfa_enabled(*, user: User) -> bool:
+    annotated = getattr(user, "mfa_on", None)
+    if annotated is not None:
+        return bool(annotated)
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()

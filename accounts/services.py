@@ -224,6 +224,8 @@ def tokens_revoke_all(*, user: User, keep_session_id: str | None = None) -> int:
 
 
 def _check_mfa(*, user: User, mfa_code: str | None) -> None:
+    if not selectors.mfa_enabled(user=user):
+        return
     device = selectors.confirmed_totp_device(user=user)
     if device is None:
         return

@@ -1,0 +1,243 @@
+"""The Django admin as moderators and admins use it."""
+
+from __future__ import annotations
+
+import importlib
+import shutil
+
+import pytest
+from django.urls import clear_url_caches, reverse
+
+from accounts.models import AuditAction, AuditLog, Role, User
+from accounts.services import audit_record
+from accounts.tests.factories import PASSWORD, UserFactory, make_admin, make_moderator
+
+pytestmark = pytest.mark.django_db
+
+
+def test_moderator_reads_the_audit_log_but_cannot_change_it(client):
+    moderator = make_moderator()
+    record = audit_record(action=AuditAction.LOGIN_FAILURE, metadata={"reason": "wrong_password"})
+    client.force_login(moderator)
+
+    listing = client.get(reverse("admin:accounts_auditlog_changelist"))
+    detail = client.get(reverse("admin:accounts_auditlog_change", args=[record.pk]))
+    add = client.get(reverse("admin:accounts_auditlog_add"))
+    delete = client.post(
+        reverse("admin:accounts_auditlog_delete", args=[record.pk]), {"post": "yes"}
+    )
+
+    assert listing.status_code == 200
+    assert detail.status_code == 200
+    assert b"wrong_password" in detail.content
+    assert b'name="_save"' not in detail.content
+    assert add.status_code == 403
+    assert delete.status_code == 403
+    assert AuditLog.objects.filter(pk=record.pk).exists()
+
+
+def test_even_an_admin_cannot_edit_an_audit_record(client):
+    admin = make_admin()
+    record = audit_record(action=AuditAction.LOGIN_SUCCESS)
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:accounts_auditlog_change", args=[record.pk]), {"action": "logout"}
+    )
+
+    assert response.status_code == 403
+    assert AuditLog.objects.get(pk=record.pk).action == AuditAction.LOGIN_SUCCESS
+
+
+def test_audit_log_is_searchable_and_filterable(client):
+    client.force_login(make_admin())
+    member = UserFactory()
+    audit_record(action=AuditAction.PASSWORD_CHANGE, actor=member, target=member)
+
+    found = client.get(reverse("admin:accounts_auditlog_changelist"), {"q": member.profile_code})
+    filtered = client.get(
+        reverse("admin:accounts_auditlog_changelist"), {"action__exact": "password_change"}
+    )
+
+    assert member.profile_code.encode() in found.content
+    assert member.profile_code.encode() in filtered.content
+
+
+def test_member_cannot_enter_the_admin(client):
+    client.force_login(UserFactory())
+
+    response = client.get(reverse("admin:index"))
+
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_moderator_cannot_change_roles(client):
+    moderator = make_moderator()
+    member = UserFactory()
+    client.force_login(moderator)
+
+    response = client.get(reverse("admin:accounts_user_change", args=[member.pk]))
+
+    # Moderators only view accounts; the change form is read-only for them.
+    assert response.status_code == 200
+    assert b'name="role"' not in response.content
+
+
+def test_admin_role_change_goes_through_the_service_and_is_audited(client):
+    admin = make_admin()
+    member = UserFactory(first_name="Devika", last_name="Pillai")
+    client.force_login(admin)
+
+    response = client.post(
+        reverse("admin:accounts_user_change", args=[member.pk]),
+        {
+            "first_name": "Devika",
+            "last_name": "Pillai",
+            "email": member.email,
+            "phone": member.phone,
+            "role": "moderator",
+            "is_active": "on",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    member.refresh_from_db()
+    assert member.role == Role.MODERATOR
+    assert member.groups.filter(name="Moderators").exists()
+    record = AuditLog.objects.get(action=AuditAction.ROLE_CHANGE, target_id=str(member.pk))
+    assert record.actor == admin
+
+
+def test_admin_suspend_action_revokes_and_audits(client):
+    admin = make_admin()
+    member = UserFactory()
+    client.force_login(admin)
+
+    client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "suspend", "_selected_action": [str(member.pk)]},
+    )
+
+    member.refresh_from_db()
+    assert member.is_active is False
+    assert AuditLog.objects.filter(action=AuditAction.SUSPENSION, target_id=str(member.pk)).exists()
+
+
+def test_admin_creates_staff_account(client):
+    client.force_login(make_admin())
+
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "newmod@aurum.example",
+            "phone": "",
+            "first_name": "Nila",
+            "last_name": "",
+            "role": "moderator",
+            "password1": "Onam-sadya-2026!",
+        },
+    )
+
+    assert response.status_code == 302, response.content[:3000]
+    user = User.objects.get(email="newmod@aurum.example")
+    assert user.role == Role.MODERATOR and user.check_password("Onam-sadya-2026!")
+
+
+@pytest.fixture
+def admin_requires_mfa(settings):
+    from django.contrib import admin
+
+    import aurum.urls
+
+    original = admin.site.__class__
+    settings.AURUM_ADMIN_REQUIRE_MFA = True
+    importlib.reload(aurum.urls)
+    clear_url_caches()
+    yield
+    admin.site.__class__ = original
+    settings.AURUM_ADMIN_REQUIRE_MFA = False
+    importlib.reload(aurum.urls)
+    clear_url_caches()
+
+
+def test_admin_needs_a_totp_device_when_required(client, admin_requires_mfa):
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    moderator = make_moderator(email="mod@aurum.example")
+    without_code = client.post(
+        reverse("admin:login"), {"username": "mod@aurum.example", "password": PASSWORD}
+    )
+    assert without_code.status_code == 200  # the form again, with an error
+    assert client.get(reverse("admin:index")).status_code == 302
+
+    device = TOTPDevice.objects.create(user=moderator, name="phone", confirmed=True)
+    code = f"{totp(device.bin_key, device.step, device.t0, device.digits, 0):06d}"
+    with_code = client.post(
+        reverse("admin:login"),
+        {
+            "username": "mod@aurum.example",
+            "password": PASSWORD,
+            "otp_device": device.persistent_id,
+            "otp_token": code,
+        },
+    )
+
+    assert with_code.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+# --- in a real browser ------------------------------------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+@pytest.fixture
+def browser():
+    if not (shutil.which("chromium") and shutil.which("chromedriver")):
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--window-size=1280,900",
+    ]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.implicitly_wait(5)
+    yield driver
+    driver.quit()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, browser):
+    from selenium.webdriver.common.by import By
+
+    make_moderator(email="meera@aurum.example")
+    member = UserFactory()
+    audit_record(action=AuditAction.PASSWORD_CHANGE, actor=member, target=member)
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys("meera@aurum.example")
+    browser.find_element(By.NAME, "password").send_keys(PASSWORD)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    assert "Aurum moderation" in browser.page_source
+
+    browser.get(f"{live_server.url}/admin/accounts/auditlog/")
+    assert member.profile_code in browser.page_source
+    assert "Add audit log" not in browser.page_source
+    # The admin's stylesheet arrived: the page is styled, not bare HTML.
+    header = browser.find_element(By.ID, "header")
+    assert header.value_of_css_property("background-color") not in {"rgba(0, 0, 0, 0)", ""}

@@ -1,0 +1,212 @@
+"""Login latency and throughput against the floor of one Argon2 verify, in one run.
+
+    .venv/bin/python bench/auth.py [--requests 300] [--concurrency 4]
+
+Starts the app under uvicorn (one worker) on a free port with its own database (SQLite under
+var/ unless DATABASE_URL is set), logs one member in over HTTP again and again, and compares
+the login's p50 with the p50 of one `check_password` on the same machine. Target: ratio <= 1.5.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+PASSWORD = "Backwaters-and-monsoon-9"
+EMAIL = "bench-login@aurum.test"
+TARGET_RATIO = 1.5
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def ensure_postgres_database(url: str) -> None:
+    import psycopg
+
+    base, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(env: dict[str, str]) -> None:
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aurum.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def ensure_user() -> str:
+    from accounts.models import User
+
+    user = User.objects.filter(email=EMAIL).first() or User(email=EMAIL, first_name="Bench")
+    user.set_password(PASSWORD)  # the production hasher: Argon2id, OWASP parameters
+    user.is_active = True
+    user.save()
+    return user.password
+
+
+def verify_floor(encoded: str, rounds: int) -> list[float]:
+    """The floor: what one login cannot avoid, one Argon2id check of the password."""
+    from django.contrib.auth.hashers import check_password
+
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        assert check_password(PASSWORD, encoded)
+        timings.append((time.perf_counter() - start) * 1000)
+    return timings
+
+
+def login_once(conn: http.client.HTTPConnection) -> float:
+    body = json.dumps({"identifier": EMAIL, "password": PASSWORD})
+    start = time.perf_counter()
+    conn.request("POST", "/api/v1/auth/login", body, {"Content-Type": "application/json"})
+    response = conn.getresponse()
+    payload = response.read()
+    elapsed = (time.perf_counter() - start) * 1000
+    if response.status != 200:
+        raise RuntimeError(f"login answered {response.status}: {payload[:200]!r}")
+    return elapsed
+
+
+def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.time() + 30
+    while time.time() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the server exited during start-up")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("the server did not start in 30 s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args()
+
+    env = {
+        "AURUM_ENV": "dev",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        # The bench logs one member in hundreds of times from one address.
+        "RATE_LOGIN_IP": "1000000/m",
+        "RATE_LOGIN_IDENTIFIER": "1000000/m",
+    }
+    if os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        ensure_postgres_database(os.environ["DATABASE_URL"])
+    if not os.environ.get("DATABASE_URL"):
+        env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench-auth.sqlite3'}"
+    setup_django(env)
+    encoded = ensure_user()
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            "aurum.asgi:application",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--timeout-graceful-shutdown",
+            "2",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+    )
+    try:
+        wait_ready(port, server)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(10):
+            login_once(conn)  # warm-up
+        # Interleaved, one verify then one login, so both meet the same machine conditions
+        # (this 2-core machine is noisy from second to second).
+        floor: list[float] = []
+        sequential: list[float] = []
+        for _ in range(args.requests):
+            floor.extend(verify_floor(encoded, rounds=1))
+            sequential.append(login_once(conn))
+
+        concurrent: list[float] = []
+        lock = threading.Lock()
+        per_client = args.requests // args.concurrency
+
+        def client() -> None:
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine = [login_once(c) for _ in range(per_client)]
+            with lock:
+                concurrent.extend(mine)
+
+        start = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.concurrency)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - start
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+    from django.conf import settings
+
+    floor_p50 = statistics.median(floor)
+    login_p50 = statistics.median(sequential)
+    ratio = login_p50 / floor_p50
+    database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print(f"database: {database}; server: uvicorn, 1 worker; {args.requests} logins per phase")
+    print(f"floor  one Argon2id verify (m=19 MiB, t=2, p=1): p50 {floor_p50:.1f} ms")
+    print(
+        f"login  one client:  p50 {login_p50:.1f} ms  p95 {percentile(sequential, 95):.1f} ms"
+        f"  p99 {percentile(sequential, 99):.1f} ms"
+        f"  ({1000 / statistics.mean(sequential):.1f} logins/s)"
+    )
+    print(
+        f"login  {args.concurrency} clients:  p50 {statistics.median(concurrent):.1f} ms"
+        f"  p95 {percentile(concurrent, 95):.1f} ms  ({len(concurrent) / wall:.1f} logins/s)"
+    )
+    verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
+    print(f"ratio  login p50 / verify p50 = {ratio:.2f}  ({verdict} the target <= {TARGET_RATIO})")
+    sys.exit(0 if ratio <= TARGET_RATIO else 1)
+
+
+if __name__ == "__main__":
+    main()
