@@ -12,7 +12,7 @@ PORT ?= 8000
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(VENV)/bin/pip install $(PIP_FLAGS) -r requirements-dev.txt 2>&1 | { grep -v "^WARNING: Location" || true; }
 	$(VENV)/bin/pip check
 	touch $@
 
