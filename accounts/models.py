@@ -118,6 +118,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     def is_moderator(self) -> bool:
         return self.role in STAFF_ROLES
 
+    def get_username(self) -> str:
+        # Phone-only members have no email: authenticator apps and the admin show the phone.
+        return self.email or self.phone or self.profile_code
+
     def get_full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 

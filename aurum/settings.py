@@ -103,6 +103,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "aurum.middleware.AdminTimeZoneMiddleware",
     "aurum.errors.ApiErrorMiddleware",
 ]
 
@@ -364,7 +365,9 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- i18n, logging --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "Asia/Kolkata"
+# The API speaks UTC (API.md); moderators read the admin in Kerala's time (aurum.middleware).
+TIME_ZONE = "UTC"
+ADMIN_TIME_ZONE = env("ADMIN_TIME_ZONE", "Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True
 

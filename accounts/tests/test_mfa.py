@@ -159,3 +159,11 @@ def test_mfa_endpoints_need_a_token(api):
     assert api.get(QR).status_code == 401
     assert api.post(CONFIRM, {"code": "123456"}, format="json").status_code == 401
     assert api.post(DISABLE, {"code": "123456", "password": "x"}, format="json").status_code == 401
+
+
+def test_otpauth_label_names_a_phone_only_member(client_for):
+    user = UserFactory(email=None, phone="+919847012345")
+
+    uri = client_for(user).get(QR)["X-OTPAuth-URI"]
+
+    assert uri.startswith("otpauth://totp/Aurum%3A%2B919847012345?")

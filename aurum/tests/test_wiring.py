@@ -228,3 +228,40 @@ def test_prod_passes_check_deploy_with_no_warnings():
 
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
+
+
+def test_api_datetimes_are_utc(client_for):
+    user = UserFactory()
+
+    joined = client_for(user).get("/api/v1/auth/me").json()["date_joined"]
+
+    assert joined.endswith(("Z", "+00:00")), joined
+
+
+def test_unknown_fields_are_reported_with_the_other_errors(api):
+    response = api.post(
+        "/api/v1/auth/register",
+        {"email": "not-an-email", "password": "x", "first_name": "", "extra": 1},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"email", "first_name", "extra"}
+
+
+@pytest.mark.parametrize(("path", "zone"), [("/admin/", "Asia/Kolkata"), ("/api/v1/x", "UTC")])
+def test_admin_reads_kerala_time_and_the_api_utc(path, zone):
+    from django.http import HttpResponse
+    from django.utils import timezone
+
+    from aurum.middleware import AdminTimeZoneMiddleware
+
+    seen = []
+    middleware = AdminTimeZoneMiddleware(
+        lambda request: seen.append(timezone.get_current_timezone_name()) or HttpResponse()
+    )
+
+    middleware(RequestFactory().get(path))
+
+    assert seen == [zone]
+    assert timezone.get_current_timezone_name() == "UTC"
