@@ -4,10 +4,13 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.contrib.auth.views import PasswordChangeView
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from rest_framework.exceptions import APIException, ValidationError
 
 from accounts import services
@@ -116,6 +119,18 @@ class UserAdmin(DjangoUserAdmin):
             messages.error(request, f"Not saved: {exc.detail}")
             raise
 
+    def user_change_password(
+        self, request: HttpRequest, id: str, form_url: str = ""
+    ) -> HttpResponse:
+        """An admin setting someone's password: Django's form sets it, then the service
+        revokes that member's sessions and writes the audit record."""
+        response = super().user_change_password(request, id, form_url)
+        if request.method == "POST" and response.status_code == 302:
+            user = self.get_object(request, unquote(id))
+            if user is not None:
+                services.password_set_by_staff(actor=request.user, user=user, ip=client_ip(request))
+        return response
+
     @admin.action(description="Suspend the selected accounts", permissions=["change"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         for user in queryset.filter(is_active=True):
@@ -131,6 +146,22 @@ class UserAdmin(DjangoUserAdmin):
                 actor=request.user, user=user, active=True, reason="admin", ip=client_ip(request)
             )
         self.message_user(request, "Reactivated.", messages.SUCCESS)
+
+
+class AuditedPasswordChangeView(PasswordChangeView):
+    """The admin's own "change password" page, through the same service as the API."""
+
+    template_name = "registration/password_change_form.html"
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        services.password_change(
+            user=self.request.user,
+            old_password=form.cleaned_data["old_password"],
+            new_password=form.cleaned_data["new_password1"],
+            ip=client_ip(self.request),
+        )
+        update_session_auth_hash(self.request, self.request.user)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 @admin.register(AuditLog)

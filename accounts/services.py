@@ -441,6 +441,19 @@ def password_change(
         )
 
 
+def password_set_by_staff(*, actor: User, user: User, ip: str | None = None) -> None:
+    """After an admin set `user`'s password: every session of theirs ends, and it is audited."""
+    with transaction.atomic():
+        revoked = tokens_revoke_all(user=user)
+        audit_record(
+            action=AuditAction.PASSWORD_RESET,
+            actor=actor,
+            target=user,
+            ip=ip,
+            metadata={"by_staff": True, "sessions_revoked": revoked},
+        )
+
+
 # --- MFA --------------------------------------------------------------------------------------
 
 

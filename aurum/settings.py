@@ -67,7 +67,7 @@ if PROD:
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "aurum.apps.AurumAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import shutil
 
 import pytest
-from django.urls import clear_url_caches, reverse
+from django.urls import reverse
 
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.services import audit_record
 from accounts.tests.factories import PASSWORD, UserFactory, make_admin, make_moderator
+from aurum.errors import ApiError
 
 pytestmark = pytest.mark.django_db
 
@@ -146,19 +146,7 @@ def test_admin_creates_staff_account(client):
 
 @pytest.fixture
 def admin_requires_mfa(settings):
-    from django.contrib import admin
-
-    import aurum.urls
-
-    original = admin.site.__class__
     settings.AURUM_ADMIN_REQUIRE_MFA = True
-    importlib.reload(aurum.urls)
-    clear_url_caches()
-    yield
-    admin.site.__class__ = original
-    settings.AURUM_ADMIN_REQUIRE_MFA = False
-    importlib.reload(aurum.urls)
-    clear_url_caches()
 
 
 def test_admin_needs_a_totp_device_when_required(client, admin_requires_mfa):
@@ -186,6 +174,68 @@ def test_admin_needs_a_totp_device_when_required(client, admin_requires_mfa):
 
     assert with_code.status_code == 302
     assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_admin_login_without_mfa_requirement_has_no_code_field(client):
+    page = client.get(reverse("admin:login"))
+
+    assert b'name="otp_token"' not in page.content
+
+
+def test_admin_login_with_mfa_requirement_asks_for_a_code(client, admin_requires_mfa):
+    page = client.get(reverse("admin:login"))
+
+    assert b'name="otp_token"' in page.content
+
+
+def test_own_password_change_in_admin_is_audited_and_ends_other_sessions(client):
+    from accounts.services import token_refresh, tokens_issue
+
+    moderator = make_moderator()
+    app_session = tokens_issue(user=moderator)
+    client.force_login(moderator)
+
+    response = client.post(
+        reverse("admin:password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "Kathakali-night-2026",
+            "new_password2": "Kathakali-night-2026",
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:password_change_done")
+    moderator.refresh_from_db()
+    assert moderator.check_password("Kathakali-night-2026")
+    assert AuditLog.objects.filter(action=AuditAction.PASSWORD_CHANGE, actor=moderator).exists()
+    with pytest.raises(ApiError) as revoked:
+        token_refresh(refresh_token=app_session.refresh_token)
+    assert revoked.value.status_code == 401
+    assert client.get(reverse("admin:index")).status_code == 200  # still signed in here
+
+
+def test_admin_setting_a_members_password_ends_their_sessions(client):
+    from accounts.services import token_refresh, tokens_issue
+
+    admin_user = make_admin()
+    member = UserFactory()
+    session = tokens_issue(user=member)
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:auth_user_password_change", args=[member.pk]),
+        {"password1": "Kathakali-night-2026", "password2": "Kathakali-night-2026"},
+    )
+
+    assert response.status_code == 302, response.content[:2000]
+    member.refresh_from_db()
+    assert member.check_password("Kathakali-night-2026")
+    record = AuditLog.objects.get(action=AuditAction.PASSWORD_RESET, target_id=str(member.pk))
+    assert record.actor == admin_user and record.metadata["by_staff"] is True
+    with pytest.raises(ApiError) as revoked:
+        token_refresh(refresh_token=session.refresh_token)
+    assert revoked.value.status_code == 401
 
 
 # --- in a real browser ------------------------------------------------------------------------
