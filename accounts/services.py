@@ -12,7 +12,6 @@ from typing import Any
 
 import jwt
 from django.conf import settings
-from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -240,6 +239,37 @@ def _invalid_credentials() -> ApiError:
     return ApiError("Invalid credentials.", "invalid_credentials", 401)
 
 
+def _login_failure(*, user: User | None, ip: str | None, reason: Any) -> None:
+    audit_record(
+        action=AuditAction.LOGIN_FAILURE,
+        actor=user,
+        target=user,
+        ip=ip,
+        metadata={"reason": reason},
+    )
+
+
+def _session_start(*, user: User, ip: str | None, action: AuditAction) -> TokenPair:
+    with transaction.atomic():
+        user.last_login = timezone.now()
+        user.save(update_fields=["last_login"])
+        tokens = tokens_issue(user=user)
+        audit_record(action=action, actor=user, target=user, ip=ip)
+    return tokens
+
+
+def _check_active_and_mfa(*, user: User, mfa_code: str | None, ip: str | None) -> None:
+    """After the first factor: refuse closed accounts, then ask for the TOTP code if on."""
+    if not user.is_active:
+        _login_failure(user=user, ip=ip, reason="inactive")
+        raise ApiError("This account is suspended or closed.", "account_disabled", 403)
+    try:
+        _check_mfa(user=user, mfa_code=mfa_code)
+    except ApiError as exc:
+        _login_failure(user=user, ip=ip, reason=exc.get_codes())
+        raise
+
+
 def auth_login(
     *, identifier: str, password: str, mfa_code: str | None = None, ip: str | None = None
 ) -> tuple[User, TokenPair]:
@@ -251,46 +281,14 @@ def auth_login(
     """
     user = selectors.user_by_identifier(identifier=identifier)
     if user is None:
-        authenticate(None, username=identifier, password=password)  # equal time, always None
-        audit_record(
-            action=AuditAction.LOGIN_FAILURE, ip=ip, metadata={"reason": "unknown_identifier"}
-        )
+        User().set_password(password)  # the same hashing work as checking a real password
+        _login_failure(user=None, ip=ip, reason="unknown_identifier")
         raise _invalid_credentials()
     if not user.check_password(password):
-        audit_record(
-            action=AuditAction.LOGIN_FAILURE,
-            actor=user,
-            target=user,
-            ip=ip,
-            metadata={"reason": "wrong_password"},
-        )
+        _login_failure(user=user, ip=ip, reason="wrong_password")
         raise _invalid_credentials()
-    if not user.is_active:
-        audit_record(
-            action=AuditAction.LOGIN_FAILURE,
-            actor=user,
-            target=user,
-            ip=ip,
-            metadata={"reason": "inactive"},
-        )
-        raise ApiError("This account is suspended or closed.", "account_disabled", 403)
-    try:
-        _check_mfa(user=user, mfa_code=mfa_code)
-    except ApiError as exc:
-        audit_record(
-            action=AuditAction.LOGIN_FAILURE,
-            actor=user,
-            target=user,
-            ip=ip,
-            metadata={"reason": exc.get_codes()},
-        )
-        raise
-    with transaction.atomic():
-        user.last_login = timezone.now()
-        user.save(update_fields=["last_login"])
-        tokens = tokens_issue(user=user)
-        audit_record(action=AuditAction.LOGIN_SUCCESS, actor=user, target=user, ip=ip)
-    return user, tokens
+    _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
+    return user, _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS)
 
 
 # --- One-time codes ---------------------------------------------------------------------------
@@ -369,19 +367,13 @@ def otp_send(*, phone: str) -> None:
 def otp_verify(
     *, phone: str, code: str, mfa_code: str | None = None, ip: str | None = None
 ) -> tuple[User, TokenPair]:
-    user = User.objects.filter(phone=phone).first()
-    if not code_consume(user=user, purpose=CodePurpose.LOGIN, code=code):
+    user = selectors.user_by_identifier(identifier=phone)
+    if user is None or not code_consume(user=user, purpose=CodePurpose.LOGIN, code=code):
+        if user is not None:
+            _login_failure(user=user, ip=ip, reason="otp_invalid")
         raise ApiError("The code is wrong, used or expired.", "otp_invalid", 401)
-    assert user is not None
-    if not user.is_active:
-        raise ApiError("This account is suspended or closed.", "account_disabled", 403)
-    _check_mfa(user=user, mfa_code=mfa_code)
-    with transaction.atomic():
-        user.last_login = timezone.now()
-        user.save(update_fields=["last_login"])
-        tokens = tokens_issue(user=user)
-        audit_record(action=AuditAction.OTP_LOGIN, actor=user, target=user, ip=ip)
-    return user, tokens
+    _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
+    return user, _session_start(user=user, ip=ip, action=AuditAction.OTP_LOGIN)
 
 
 # --- Passwords --------------------------------------------------------------------------------
