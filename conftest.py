@@ -43,6 +43,7 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     # A cheap hasher keeps hundreds of users fast; the production hasher has its own tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
+    settings.AURUM_CODE_SEND_ASYNC = False  # the outbox is read right after the request
     settings.MEDIA_ROOT = tmp_path / "media"
     from accounts.senders import MemorySender
 

@@ -8,10 +8,12 @@ from django.contrib.admin.utils import unquote
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import ReadOnlyPasswordHashField
+from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.views import PasswordChangeView
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services
 from accounts.models import AuditLog, Role, User
@@ -21,6 +23,17 @@ from aurum.net import client_ip
 
 class UserCreationAdminForm(forms.ModelForm):
     password1 = forms.CharField(label="Password", widget=forms.PasswordInput, strip=False)
+
+    def clean_password1(self) -> str:
+        password = self.cleaned_data["password1"]
+        candidate = User(
+            email=self.data.get("email") or None,
+            phone=self.data.get("phone") or None,
+            first_name=self.data.get("first_name", ""),
+            last_name=self.data.get("last_name", ""),
+        )
+        validate_password(password, candidate)
+        return password
 
     class Meta:
         model = User
@@ -181,3 +194,10 @@ class AuditLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+# simplejwt's admin shows whole refresh tokens: anyone who can read them can take over the
+# session. Revocation goes through the services; nobody needs to see tokens.
+for model in (OutstandingToken, BlacklistedToken):
+    if admin.site.is_registered(model):
+        admin.site.unregister(model)

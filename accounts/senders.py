@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
@@ -57,6 +59,28 @@ class MemorySender(LogSender):
 
     def send_email(self, *, email: str, subject: str, text: str) -> None:
         MemorySender.outbox.append({"channel": "email", "to": email, "text": text})
+
+
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aurum-send")
+
+
+def _run(send: Callable[[], None]) -> None:
+    try:
+        send()
+    except Exception:  # a lost SMS must not fail the request that asked for it
+        logger.exception("sending a one-time code failed")
+
+
+def dispatch(send: Callable[[], None]) -> None:
+    """Send in the background (AURUM_CODE_SEND_ASYNC, on by default).
+
+    A request for a code then takes the same time whether or not the account exists (an SMS
+    gateway or SMTP round trip would otherwise tell), and a slow gateway holds no worker.
+    """
+    if settings.AURUM_CODE_SEND_ASYNC:
+        _pool.submit(_run, send)
+    else:
+        _run(send)
 
 
 @lru_cache(maxsize=4)

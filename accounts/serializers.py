@@ -65,7 +65,7 @@ class RegisterSerializer(StrictSerializer):
 class LoginSerializer(StrictSerializer):
     identifier = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
-    mfa_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True)
+    mfa_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True, allow_null=True)
 
 
 class TokenPairSerializer(serializers.Serializer):
@@ -89,7 +89,7 @@ class OtpSendSerializer(StrictSerializer):
 class OtpVerifySerializer(StrictSerializer):
     phone = PhoneField()
     code = serializers.RegexField(r"^\d{6}$", error_messages={"invalid": "Enter the 6-digit code."})
-    mfa_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True)
+    mfa_code = serializers.RegexField(r"^\d{6}$", required=False, allow_blank=True, allow_null=True)
 
 
 class ResetRequestSerializer(StrictSerializer):

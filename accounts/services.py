@@ -16,6 +16,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import serializers
@@ -37,7 +38,7 @@ from accounts.models import (
     User,
 )
 from accounts.phone import looks_like_email
-from accounts.senders import get_sender
+from accounts.senders import dispatch, get_sender
 from aurum import events
 from aurum.errors import ApiError
 
@@ -176,16 +177,31 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     """Rotate: the old refresh token stops working, the new pair keeps the session id.
 
     Two requests racing with one token both reach the blacklist insert; its one-to-one
-    constraint lets exactly one of them through.
+    constraint lets exactly one of them through. A token used a second time means it was
+    copied: that whole session (every token with its `sid`) is revoked.
     """
-    token = _load_refresh(refresh_token)
-    user = User.objects.filter(pk=token.get("user_id")).first()
+    try:
+        token = RefreshToken(refresh_token)
+    except TokenError as exc:
+        _revoke_reused_session(refresh_token)
+        raise _invalid_refresh() from exc
+    user = User.objects.filter(pk=token.get(jwt_settings.USER_ID_CLAIM)).first()
     if user is None or not user.is_active:
         raise _invalid_refresh()
     with transaction.atomic():
         if not _blacklist(token):
             raise _invalid_refresh()
         return tokens_issue(user=user, session_id=token.get(SESSION_CLAIM))
+
+
+def _revoke_reused_session(raw: str) -> None:
+    try:
+        claims = token_backend.decode(raw, verify=True)  # genuine and unexpired, yet refused
+    except TokenBackendError:
+        return
+    user = User.objects.filter(pk=claims.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is not None and claims.get(SESSION_CLAIM) and claims.get("token_type") == "refresh":
+        tokens_revoke_all(user=user, only_session_id=claims[SESSION_CLAIM])
 
 
 def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
@@ -203,16 +219,22 @@ def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
         audit_record(action=AuditAction.LOGOUT, actor=user, target=user, ip=ip)
 
 
-def tokens_revoke_all(*, user: User, keep_session_id: str | None = None) -> int:
-    """Blacklist every outstanding refresh token of `user`, except one session's if given."""
+def tokens_revoke_all(
+    *, user: User, keep_session_id: str | None = None, only_session_id: str | None = None
+) -> int:
+    """Blacklist the live refresh tokens of `user`: all, all but one session's, or one
+    session's. Returns how many were revoked."""
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )
     revoked = []
     for outstanding in live:
-        if keep_session_id:
+        if keep_session_id or only_session_id:
             claims = jwt.decode(outstanding.token, options={"verify_signature": False})
-            if claims.get(SESSION_CLAIM) == keep_session_id:
+            session = claims.get(SESSION_CLAIM)
+            if keep_session_id and session == keep_session_id:
+                continue
+            if only_session_id and session != only_session_id:
                 continue
         revoked.append(BlacklistedToken(token=outstanding))
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
@@ -271,15 +293,18 @@ def _check_active_and_mfa(*, user: User, mfa_code: str | None, ip: str | None) -
 
 
 def auth_login(
-    *, identifier: str, password: str, mfa_code: str | None = None, ip: str | None = None
-) -> tuple[User, TokenPair]:
-    """Password login by email or phone.
+    *,
+    user: User | None,
+    password: str,
+    mfa_code: str | None = None,
+    ip: str | None = None,
+) -> TokenPair:
+    """Password login for the account the identifier named (None: no such account).
 
     An unknown identifier and a wrong password answer the same 401, after the same hashing
     work. A suspended or closed account answers 403 only to someone who knows its password,
     and is never reactivated.
     """
-    user = selectors.user_by_identifier(identifier=identifier)
     if user is None:
         User().set_password(password)  # the same hashing work as checking a real password
         _login_failure(user=None, ip=ip, reason="unknown_identifier")
@@ -288,7 +313,7 @@ def auth_login(
         _login_failure(user=user, ip=ip, reason="wrong_password")
         raise _invalid_credentials()
     _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
-    return user, _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS)
+    return _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS)
 
 
 # --- One-time codes ---------------------------------------------------------------------------
@@ -320,28 +345,38 @@ def code_issue(*, user: User, purpose: CodePurpose) -> str:
     return code
 
 
-def code_consume(*, user: User | None, purpose: CodePurpose, code: str) -> bool:
-    """True once for the right code: single use, expiring, at most N tries.
+def code_check(*, user: User | None, purpose: CodePurpose, code: str) -> OneTimeCode | None:
+    """The live code `code` matches, or None. A wrong try is counted and committed at once.
 
-    Each wrong try is committed on its own before the answer goes back. The final update is
-    conditional on `used_at IS NULL`, so two requests racing with the right code win once.
+    The count is one conditional UPDATE (`attempts < max`), so parallel guesses on several
+    workers cannot get past the limit between a read and a write.
     """
     if user is None:
-        return False
-    now = timezone.now()
+        return None
     current = (
         OneTimeCode.objects.filter(
-            user=user, purpose=purpose, used_at__isnull=True, expires_at__gt=now
+            user=user, purpose=purpose, used_at__isnull=True, expires_at__gt=timezone.now()
         )
         .order_by("-created_at")
         .first()
     )
-    if current is None or current.attempts >= settings.OTP_CODE_MAX_ATTEMPTS:
-        return False
+    if current is None:
+        return None
+    counted = OneTimeCode.objects.filter(
+        pk=current.pk, attempts__lt=settings.OTP_CODE_MAX_ATTEMPTS
+    ).update(attempts=F("attempts") + 1)
+    if not counted:
+        return None  # out of tries
     if not hmac.compare_digest(current.code_hash, _code_digest(code.strip())):
-        OneTimeCode.objects.filter(pk=current.pk).update(attempts=current.attempts + 1)
-        return False
-    return bool(OneTimeCode.objects.filter(pk=current.pk, used_at__isnull=True).update(used_at=now))
+        return None
+    return current
+
+
+def code_consume(*, code: OneTimeCode) -> bool:
+    """Mark a checked code used. Conditional on `used_at IS NULL`: racing requests win once."""
+    return bool(
+        OneTimeCode.objects.filter(pk=code.pk, used_at__isnull=True).update(used_at=timezone.now())
+    )
 
 
 def _deliver_code(*, user: User, code: str, purpose: CodePurpose, channel: str) -> None:
@@ -350,9 +385,11 @@ def _deliver_code(*, user: User, code: str, purpose: CodePurpose, channel: str) 
     text = f"{code} is your Aurum code to {what}. It expires in {minutes} minutes. Never share it."
     sender = get_sender()
     if channel == "sms" and user.phone:
-        sender.send_sms(phone=user.phone, text=text)
+        phone = user.phone
+        dispatch(lambda: sender.send_sms(phone=phone, text=text))
     elif user.email:
-        sender.send_email(email=user.email, subject="Your Aurum code", text=text)
+        email = user.email
+        dispatch(lambda: sender.send_email(email=email, subject="Your Aurum code", text=text))
 
 
 def otp_send(*, phone: str) -> None:
@@ -367,13 +404,22 @@ def otp_send(*, phone: str) -> None:
 def otp_verify(
     *, phone: str, code: str, mfa_code: str | None = None, ip: str | None = None
 ) -> tuple[User, TokenPair]:
+    """Phone login. The code is used up only by a login that succeeds, so a member asked for
+    the authenticator code can retry with both without a new SMS."""
     user = selectors.user_by_identifier(identifier=phone)
-    if user is None or not code_consume(user=user, purpose=CodePurpose.LOGIN, code=code):
+    checked = code_check(user=user, purpose=CodePurpose.LOGIN, code=code)
+    if user is None or checked is None:
         if user is not None:
             _login_failure(user=user, ip=ip, reason="otp_invalid")
-        raise ApiError("The code is wrong, used or expired.", "otp_invalid", 401)
+        raise _invalid_otp()
     _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
+    if not code_consume(code=checked):
+        raise _invalid_otp()
     return user, _session_start(user=user, ip=ip, action=AuditAction.OTP_LOGIN)
+
+
+def _invalid_otp() -> ApiError:
+    return ApiError("The code is wrong, used or expired.", "otp_invalid", 401)
 
 
 # --- Passwords --------------------------------------------------------------------------------
@@ -390,16 +436,23 @@ def password_reset_request(*, identifier: str) -> None:
 
 
 def password_reset_confirm(
-    *, identifier: str, code: str, new_password: str, ip: str | None = None
+    *, user: User | None, code: str, new_password: str, ip: str | None = None
 ) -> User:
-    user = selectors.user_by_identifier(identifier=identifier)
-    if user is not None and (errors := _password_errors(new_password, user)):
+    """Set a new password with a reset code.
+
+    The code is checked before the password, so the password's faults are only ever shown to
+    someone holding a valid code: an unknown account and a wrong code answer alike.
+    """
+    checked = None
+    if user is not None and user.is_active:
+        checked = code_check(user=user, purpose=CodePurpose.PASSWORD_RESET, code=code)
+    if user is None or checked is None:
+        raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
+    if errors := _password_errors(new_password, user):
         raise serializers.ValidationError({"new_password": errors})
-    if user is None or not user.is_active:
-        raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
-    if not code_consume(user=user, purpose=CodePurpose.PASSWORD_RESET, code=code):
-        raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
     with transaction.atomic():
+        if not code_consume(code=checked):
+            raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         tokens_revoke_all(user=user)
@@ -458,7 +511,10 @@ def mfa_start(*, user: User) -> TOTPDevice:
         return TOTPDevice.objects.create(user=user, name="Aurum", confirmed=False)
 
 
-def mfa_confirm(*, user: User, code: str, ip: str | None = None) -> None:
+def mfa_confirm(
+    *, user: User, code: str, session_id: str | None = None, ip: str | None = None
+) -> None:
+    """Turn MFA on. Sessions opened without it (all but this one) end."""
     if selectors.mfa_enabled(user=user):
         raise ApiError("MFA is already on.", "mfa_already_enabled", 409)
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
@@ -469,7 +525,14 @@ def mfa_confirm(*, user: User, code: str, ip: str | None = None) -> None:
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        audit_record(action=AuditAction.MFA_ENABLED, actor=user, target=user, ip=ip)
+        revoked = tokens_revoke_all(user=user, keep_session_id=session_id)
+        audit_record(
+            action=AuditAction.MFA_ENABLED,
+            actor=user,
+            target=user,
+            ip=ip,
+            metadata={"sessions_revoked": revoked},
+        )
 
 
 def mfa_disable(*, user: User, code: str, password: str, ip: str | None = None) -> None:

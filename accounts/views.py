@@ -20,7 +20,6 @@ from rest_framework.views import APIView
 from accounts import selectors, serializers, services
 from accounts.models import User
 from aurum import ratelimit
-from aurum.errors import ApiError
 from aurum.net import client_ip
 
 TAG = ["auth"]
@@ -57,6 +56,13 @@ class RegisterView(PublicView):
         return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+def _account_key(user: User | None, identifier: str) -> str:
+    """What per-account limits count: the account itself, however its identifier is spelled."""
+    if user is not None:
+        return str(user.pk)
+    return selectors.normalize_identifier(identifier) or identifier.strip().lower()
+
+
 class LoginView(PublicView):
     @extend_schema(
         tags=TAG,
@@ -66,19 +72,15 @@ class LoginView(PublicView):
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "login_ip")
         data = _validated(serializers.LoginSerializer, request)
-        account_key = selectors.normalize_identifier(data["identifier"]) or data["identifier"]
-        ratelimit.check(request, "login_identifier", account_key)
-        try:
-            user, tokens = services.auth_login(
-                identifier=data["identifier"],
-                password=data["password"],
-                mfa_code=data.get("mfa_code") or None,
-                ip=client_ip(request),
-            )
-        except ApiError as exc:
-            if exc.status_code == status.HTTP_401_UNAUTHORIZED:
-                ratelimit.hit(request, "login_identifier", account_key)
-            raise
+        user = selectors.user_by_identifier(identifier=data["identifier"])
+        ratelimit.enforce(request, "login_identifier", _account_key(user, data["identifier"]))
+        tokens = services.auth_login(
+            user=user,
+            password=data["password"],
+            mfa_code=data.get("mfa_code") or None,
+            ip=client_ip(request),
+        )
+        assert user is not None
         return _login_response(user, tokens)
 
 
@@ -131,7 +133,7 @@ class OtpVerifyView(PublicView):
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "code_verify_ip")
         data = _validated(serializers.OtpVerifySerializer, request)
-        ratelimit.enforce(request, "code_verify_identifier", data["phone"])
+        ratelimit.enforce(request, "code_verify_identifier", data["phone"])  # E.164 already
         user, tokens = services.otp_verify(
             phone=data["phone"],
             code=data["code"],
@@ -148,6 +150,10 @@ class PasswordResetRequestView(PublicView):
         data = _validated(serializers.ResetRequestSerializer, request)
         key = selectors.normalize_identifier(data["identifier"]) or data["identifier"]
         ratelimit.enforce(request, "password_reset_identifier", key)
+        if key.startswith("+"):
+            # A reset by phone is an SMS: the same per-phone budget as login codes.
+            ratelimit.enforce(request, "otp_send_phone_hour", key)
+            ratelimit.enforce(request, "otp_send_phone_day", key)
         services.password_reset_request(identifier=data["identifier"])
         return Response(
             {"detail": "If the account exists, a code is on its way."},
@@ -160,10 +166,16 @@ class PasswordResetConfirmView(PublicView):
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "code_verify_ip")
         data = _validated(serializers.ResetConfirmSerializer, request)
-        key = selectors.normalize_identifier(data["identifier"]) or data["identifier"]
-        ratelimit.enforce(request, "code_verify_identifier", key)
-        services.password_reset_confirm(**data, ip=client_ip(request))
+        user = selectors.user_by_identifier(identifier=data["identifier"])
+        ratelimit.enforce(request, "code_verify_identifier", _account_key(user, data["identifier"]))
+        services.password_reset_confirm(
+            user=user, code=data["code"], new_password=data["new_password"], ip=client_ip(request)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _session_id(request: Request) -> str | None:
+    return request.auth.get(services.SESSION_CLAIM) if request.auth else None
 
 
 class PasswordChangeView(APIView):
@@ -172,7 +184,7 @@ class PasswordChangeView(APIView):
         data = _validated(serializers.PasswordChangeSerializer, request)
         services.password_change(
             user=request.user,
-            session_id=request.auth.get(services.SESSION_CLAIM) if request.auth else None,
+            session_id=_session_id(request),
             ip=client_ip(request),
             **data,
         )
@@ -198,6 +210,12 @@ class PngRenderer(BaseRenderer):
 class MfaQrCodeView(APIView):
     permission_classes = [IsAuthenticated]
     renderer_classes = [JSONRenderer, PngRenderer]
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # Errors are JSON, whatever was asked for (finalize_response reads the request's choice).
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = "application/json"
+        return super().handle_exception(exc)
 
     @extend_schema(
         tags=TAG,
@@ -225,7 +243,12 @@ class MfaConfirmView(APIView):
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "mfa_verify_user", str(request.user.pk))
         data = _validated(serializers.MfaCodeSerializer, request)
-        services.mfa_confirm(user=request.user, code=data["code"], ip=client_ip(request))
+        services.mfa_confirm(
+            user=request.user,
+            code=data["code"],
+            session_id=_session_id(request),
+            ip=client_ip(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,19 +1,19 @@
 """The project's admin site: the moderators' console.
 
-With AURUM_ADMIN_REQUIRE_MFA on, staff sign in with a code from a confirmed TOTP device
-(django-otp's login form and check). A password changed here goes through the accounts
-service, so it is audited and revokes the other sessions like one changed in the app.
+Staff sign in with the same rate limits and audit as the API's login, and with a code from
+their TOTP device whenever they have a confirmed one (always, with AURUM_ADMIN_REQUIRE_MFA).
+A password changed here goes through the accounts service, so it is audited and revokes the
+other sessions like one changed in the app.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
-from django_otp.admin import OTPAdminAuthenticationForm, _admin_template_for_django_version
+from django_otp.admin import _admin_template_for_django_version
 
 
 class AurumAdminSite(admin.AdminSite):
@@ -21,21 +21,20 @@ class AurumAdminSite(admin.AdminSite):
     site_title = "Aurum admin"
     index_title = "Verification, reports and members"
 
+    login_template = _admin_template_for_django_version()
+
     @property
     def login_form(self) -> Any:  # type: ignore[override]
-        return OTPAdminAuthenticationForm if settings.AURUM_ADMIN_REQUIRE_MFA else None
+        from accounts.forms import AdminLoginForm
 
-    @property
-    def login_template(self) -> str | None:  # type: ignore[override]
-        if settings.AURUM_ADMIN_REQUIRE_MFA:
-            return _admin_template_for_django_version()
-        return None
+        return AdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
-        allowed = super().has_permission(request)
-        if allowed and settings.AURUM_ADMIN_REQUIRE_MFA:
-            return request.user.is_verified()
-        return allowed
+        from accounts.forms import mfa_required_for
+
+        if not super().has_permission(request):
+            return False
+        return not mfa_required_for(request.user) or request.user.is_verified()
 
     def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         from accounts.admin import AuditedPasswordChangeView

@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django_ratelimit.exceptions import Ratelimited
 from rest_framework import exceptions, status
@@ -62,6 +62,13 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             status=status.HTTP_429_TOO_MANY_REQUESTS,
             headers={"Retry-After": str(math.ceil(retry_after))},
         )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(
+            {"detail": "The request body is too large.", "code": "too_large"},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exc, SuspiciousOperation):
+        exc = exceptions.ParseError("The request could not be read.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -114,6 +121,10 @@ class ApiErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not _is_api(request) or isinstance(exception, (Http404, PermissionDenied)):
             return None
+        if isinstance(exception, SuspiciousOperation):
+            response = api_exception_handler(exception, {})
+            if response is not None:
+                return JsonResponse(response.data, status=response.status_code)
         logger.exception("Unhandled error on %s %s", request.method, request.path)
         return server_error_json()
 

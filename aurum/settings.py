@@ -193,7 +193,8 @@ RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 # from the environment as RATE_<NAME>, e.g. RATE_LOGIN_IDENTIFIER=10/15m.
 _RATE_DEFAULTS = {
     # Tight per account: guessing passwords for one member.
-    "login_identifier": "5/15m",
+    # Every attempt counts (atomically), keyed by the account whatever the identifier's form.
+    "login_identifier": "10/15m",
     # Loose per address: carrier-grade NAT puts many Indian mobile members behind one IP.
     "login_ip": "100/15m",
     # Every SMS costs money: per phone per hour and per day, and per address.
@@ -297,7 +298,11 @@ AURUM_CODE_SENDER = env(
     "accounts.senders.LogSender" if PROD else "accounts.senders.FileOutboxSender",
 )
 
+AURUM_CODE_SEND_ASYNC = env_bool("AURUM_CODE_SEND_ASYNC", True)
+
 OTP_TOTP_ISSUER = "Aurum"
+# The django-otp admin pages must not show TOTP secrets (they would defeat MFA).
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 AURUM_ADMIN_REQUIRE_MFA = env_bool("AURUM_ADMIN_REQUIRE_MFA", PROD)
 
 EMAIL_BACKEND = env(
@@ -320,7 +325,7 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["aurum.parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "aurum.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 20,
@@ -375,7 +380,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_tokens": {"()": "aurum.logfilters.RedactTokens"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # uvicorn's access log prints /ws/chat?token=...: route it through the redaction.
+        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

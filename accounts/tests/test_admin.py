@@ -176,10 +176,82 @@ def test_admin_needs_a_totp_device_when_required(client, admin_requires_mfa):
     assert client.get(reverse("admin:index")).status_code == 200
 
 
-def test_admin_login_without_mfa_requirement_has_no_code_field(client):
-    page = client.get(reverse("admin:login"))
+def admin_login(client, username, password, **extra):
+    return client.post(
+        reverse("admin:login"), {"username": username, "password": password, **extra}
+    )
 
-    assert b'name="otp_token"' not in page.content
+
+def test_staff_without_a_device_sign_in_with_password_when_mfa_is_not_required(client):
+    make_moderator(email="mod@aurum.example")
+
+    response = admin_login(client, "mod@aurum.example", PASSWORD)
+
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200
+    record = AuditLog.objects.get(action=AuditAction.LOGIN_SUCCESS)
+    assert record.metadata == {"via": "admin"}
+
+
+def test_staff_with_a_device_always_need_the_code(client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    moderator = make_moderator(email="mod@aurum.example")
+    TOTPDevice.objects.create(user=moderator, name="phone", confirmed=True)
+
+    admin_login(client, "mod@aurum.example", PASSWORD)
+
+    assert client.get(reverse("admin:index")).status_code == 302
+    assert AuditLog.objects.filter(
+        action=AuditAction.LOGIN_FAILURE, metadata__reason="mfa_invalid"
+    ).exists()
+
+
+def test_admin_login_failures_are_audited_and_rate_limited(client, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "3/15m"}
+    moderator = make_moderator(email="mod@aurum.example")
+
+    for _ in range(3):
+        admin_login(client, "mod@aurum.example", "wrong-password-x")
+    blocked = admin_login(client, "mod@aurum.example", PASSWORD)
+
+    assert b"Too many attempts" in blocked.content
+    assert client.get(reverse("admin:index")).status_code == 302
+    failures = AuditLog.objects.filter(action=AuditAction.LOGIN_FAILURE, actor=moderator)
+    assert failures.count() == 3
+    assert all(f.metadata == {"reason": "wrong_password", "via": "admin"} for f in failures)
+
+
+def test_admin_shows_no_session_tokens():
+    from django.contrib import admin
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+    assert not admin.site.is_registered(OutstandingToken)
+
+
+def test_admin_hides_totp_secrets(client):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(make_admin())
+    device = TOTPDevice.objects.create(user=UserFactory(), name="phone", confirmed=True)
+
+    page = client.get(reverse("admin:otp_totp_totpdevice_change", args=[device.pk]))
+
+    assert page.status_code == 200
+    assert device.key.encode() not in page.content
+
+
+def test_admin_creating_an_account_with_a_weak_password_shows_the_error(client):
+    client.force_login(make_admin())
+
+    response = client.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "new@aurum.example", "first_name": "N", "role": "user", "password1": "123"},
+    )
+
+    assert response.status_code == 200
+    assert b"too short" in response.content or b"too common" in response.content
+    assert not User.objects.filter(email="new@aurum.example").exists()
 
 
 def test_admin_login_with_mfa_requirement_asks_for_a_code(client, admin_requires_mfa):

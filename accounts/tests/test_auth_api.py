@@ -181,6 +181,26 @@ def test_login_unknown_identifier_and_wrong_password_answer_the_same(api):
     assert reasons == ["unknown_identifier", "wrong_password"]
 
 
+def test_unknown_account_costs_the_same_hashing_as_a_wrong_password(api, monkeypatch):
+    from django.contrib.auth.hashers import MD5PasswordHasher
+
+    calls: list[str] = []
+    encode = MD5PasswordHasher.encode  # both hashing a new password and verifying call it
+    monkeypatch.setattr(
+        MD5PasswordHasher, "encode", lambda self, *a: calls.append("hash") or encode(self, *a)
+    )
+    UserFactory(email="anjali@example.com")
+
+    calls.clear()
+    api.post(LOGIN, {"identifier": "ghost@example.com", "password": "x-y-z-1"}, format="json")
+    unknown = len(calls)
+    calls.clear()
+    api.post(LOGIN, {"identifier": "anjali@example.com", "password": "x-y-z-1"}, format="json")
+    wrong = len(calls)
+
+    assert unknown == wrong == 1
+
+
 def test_login_to_suspended_account_is_refused_and_never_reactivates(api):
     user = UserFactory(is_active=False)
 
@@ -267,3 +287,36 @@ def test_no_response_leaks_the_password_hash(api):
     response = api.post(LOGIN, {"identifier": user.email, "password": PASSWORD}, format="json")
 
     assert user.password not in json.dumps(response.json())
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "null",
+        '"a string"',
+        "42",
+        '{"identifier": null, "password": null}',
+        '{"identifier": {"$gt": ""}, "password": ["x"]}',
+        r'{"identifier": "\u0000\ud800", "password": "x"}',
+        "[" * 50_000 + "]" * 50_000,
+        '{"identifier": "' + "a" * 100_000 + '", "password": "x"}',
+    ],
+)
+def test_odd_bodies_are_4xx_never_5xx(api, body):
+    response = api.post(LOGIN, body, content_type="application/json")
+
+    assert 400 <= response.status_code < 500, response.content[:300]
+    assert set(response.json()) >= {"detail", "code"}
+    assert AuditLog.objects.count() == 0
+
+
+def test_oversized_body_is_413(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+
+    response = api.post(
+        REGISTER, '{"email": "' + "a" * 20_000 + '"}', content_type="application/json"
+    )
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "The request body is too large.", "code": "too_large"}
+    assert User.objects.count() == 0

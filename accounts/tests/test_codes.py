@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -102,26 +103,43 @@ def test_otp_code_expires(api, outbox):
     assert response.status_code == 401
 
 
-def test_new_code_replaces_the_previous_one(api, outbox):
+def test_new_code_replaces_the_previous_one(api, outbox, monkeypatch):
+    import accounts.services
+
+    codes = iter([111111, 222222])
+    monkeypatch.setattr(accounts.services.secrets, "randbelow", lambda _n: next(codes))
     UserFactory(phone="+919847012345")
     api.post(SEND, {"phone": "+919847012345"}, format="json")
-    old = sent_code(outbox, "+919847012345")
     api.post(SEND, {"phone": "+919847012345"}, format="json")
-    new = sent_code(outbox, "+919847012345")
 
-    if old != new:
-        stale = api.post(VERIFY, {"phone": "+919847012345", "code": old}, format="json")
-        assert stale.status_code == 401
-    fresh = api.post(VERIFY, {"phone": "+919847012345", "code": new}, format="json")
+    stale = api.post(VERIFY, {"phone": "+919847012345", "code": "111111"}, format="json")
+    fresh = api.post(VERIFY, {"phone": "+919847012345", "code": "222222"}, format="json")
+
+    assert stale.status_code == 401
     assert fresh.status_code == 200
 
 
-def test_otp_login_refused_for_suspended_member(api, outbox):
+def test_otp_send_to_suspended_member_sends_nothing(api, outbox):
     user = UserFactory(phone="+919847012345", is_active=False)
     api.post(SEND, {"phone": "+919847012345"}, format="json")
 
     assert outbox == []
     assert not OneTimeCode.objects.filter(user=user).exists()
+
+
+def test_otp_verify_for_member_suspended_after_the_code_was_sent(api, outbox):
+    from accounts.models import User
+
+    user = UserFactory(phone="+919847012345")
+    api.post(SEND, {"phone": user.phone}, format="json")
+    code = sent_code(outbox, user.phone)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+
+    response = api.post(VERIFY, {"phone": user.phone, "code": code}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "account_disabled"
+    assert "access_token" not in response.json()
 
 
 @pytest.mark.parametrize(
@@ -227,6 +245,24 @@ def test_reset_with_weak_password_keeps_the_code_usable(api, outbox):
     assert strong.status_code == 204
 
 
+def test_reset_confirm_does_not_tell_which_accounts_exist(api):
+    UserFactory(email="anjali@example.com")
+    weak = {"code": "123456", "new_password": "1"}
+
+    known = api.post(RESET_CONFIRM, {"identifier": "anjali@example.com", **weak}, format="json")
+    unknown = api.post(RESET_CONFIRM, {"identifier": "ghost@example.com", **weak}, format="json")
+
+    assert known.status_code == unknown.status_code == 400
+    assert (
+        known.json()
+        == unknown.json()
+        == {
+            "detail": "The code is wrong, used or expired.",
+            "code": "code_invalid",
+        }
+    )
+
+
 def test_login_code_cannot_reset_a_password(api, outbox):
     user = UserFactory(phone="+919847012345")
     api.post(SEND, {"phone": user.phone}, format="json")
@@ -239,3 +275,58 @@ def test_login_code_cannot_reset_a_password(api, outbox):
     )
 
     assert response.status_code == 400
+
+
+def test_codes_and_passwords_never_reach_the_logs(api, outbox, caplog, settings):
+    settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
+    caplog.set_level(logging.DEBUG)
+    user = UserFactory(email="anjali@example.com", phone="+919847012345")
+
+    api.post(SEND, {"phone": user.phone}, format="json")
+    login_code = sent_code(outbox, user.phone)
+    api.post(VERIFY, {"phone": user.phone, "code": "000001"}, format="json")
+    api.post(VERIFY, {"phone": user.phone, "code": login_code}, format="json")
+    api.post(RESET_REQUEST, {"identifier": user.email}, format="json")
+    reset_code = sent_code(outbox, user.email)
+    api.post(
+        RESET_CONFIRM,
+        {"identifier": user.email, "code": reset_code, "new_password": NEW_PASSWORD},
+        format="json",
+    )
+    api.post(LOGIN, {"identifier": user.email, "password": "Wrong-guess-123"}, format="json")
+
+    logged = caplog.text
+    assert caplog.records  # the flow did log (e.g. the SMS metadata): the check is not vacuous
+    for secret in [login_code, reset_code, NEW_PASSWORD, "Wrong-guess-123", PASSWORD]:
+        assert secret not in logged
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_guesses_cannot_exceed_the_try_limit():
+    import threading
+
+    from django.db import connection
+
+    from accounts import services
+
+    user = UserFactory(phone="+919847012345")
+    code = services.code_issue(user=user, purpose=CodePurpose.LOGIN)
+    wrong = "000000" if code != "000000" else "111111"
+    barrier = threading.Barrier(12)
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            services.code_check(user=user, purpose=CodePurpose.LOGIN, code=wrong)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert OneTimeCode.objects.get(user=user).attempts == 5
+    assert services.code_check(user=user, purpose=CodePurpose.LOGIN, code=code) is None

@@ -124,17 +124,65 @@ def test_a_used_code_cannot_log_in_again(api, mfa_user, settings):
     assert api.post(LOGIN, body, format="json").json()["code"] == "mfa_invalid"
 
 
-def test_phone_otp_login_also_needs_the_mfa_code(api, mfa_user, outbox):
-    user, _ = mfa_user
+def test_phone_otp_login_needs_the_mfa_code_and_keeps_the_sms_code_until_then(
+    api, mfa_user, outbox
+):
+    user, device = mfa_user
     api.post("/api/v1/auth/otp/send", {"phone": user.phone}, format="json")
     code = outbox[-1]["text"][:6]
+    verify = "/api/v1/auth/otp/verify"
+
+    missing = api.post(verify, {"phone": user.phone, "code": code}, format="json")
+    both = api.post(
+        verify,
+        {"phone": user.phone, "code": code, "mfa_code": code_for(device, drift=1)},
+        format="json",
+    )
+
+    assert missing.status_code == 401
+    assert missing.json()["code"] == "mfa_required"
+    assert both.status_code == 200, both.content
+    assert both.json()["user"]["mfa_enabled"] is True
+
+
+def test_turning_mfa_on_ends_the_other_sessions(client_for, api):
+    from accounts.services import tokens_issue
+
+    user = UserFactory()
+    other = tokens_issue(user=user)
+    client = client_for(user)
+    client.get(QR)
+    device = TOTPDevice.objects.get(user=user)
+
+    client.post(CONFIRM, {"code": code_for(device)}, format="json")
+
+    stale = api.post("/api/v1/auth/refresh", {"refresh_token": other.refresh_token}, format="json")
+    mine = api.post(
+        "/api/v1/auth/refresh", {"refresh_token": client.tokens.refresh_token}, format="json"
+    )
+    assert stale.status_code == 401
+    assert mine.status_code == 200
+
+
+def test_null_mfa_code_is_treated_as_absent(api, mfa_user):
+    user, _ = mfa_user
 
     response = api.post(
-        "/api/v1/auth/otp/verify", {"phone": user.phone, "code": code}, format="json"
+        LOGIN, {"identifier": user.email, "password": PASSWORD, "mfa_code": None}, format="json"
     )
 
     assert response.status_code == 401
     assert response.json()["code"] == "mfa_required"
+
+
+def test_qrcode_errors_are_json_even_when_png_was_asked_for(mfa_user, client_for):
+    user, _ = mfa_user
+
+    response = client_for(user).get(QR, HTTP_ACCEPT="image/png")
+
+    assert response.status_code == 409
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "mfa_already_enabled"
 
 
 def test_disable_needs_code_and_password(mfa_user, client_for, settings):

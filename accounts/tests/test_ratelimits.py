@@ -18,7 +18,7 @@ def assert_429(response):
     assert int(response["Retry-After"]) >= 1
 
 
-def test_login_is_limited_per_account_after_n_failures(api, settings):
+def test_login_is_limited_per_account(api, settings):
     settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "3/15m"}
     user = UserFactory()
     wrong = {"identifier": user.email, "password": "not-the-password"}
@@ -28,26 +28,30 @@ def test_login_is_limited_per_account_after_n_failures(api, settings):
 
     assert failures == [401, 401, 401]
     assert_429(blocked)
+    assert "access_token" not in blocked.json()
 
 
-def test_login_limit_counts_the_account_whatever_its_spelling(api, settings):
+def test_login_limit_counts_the_account_whatever_identifier_is_used(api, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "4/15m"}
+    user = UserFactory(email="anjali@example.com", phone="+919847012345")
+
+    answers = [
+        api.post(LOGIN, {"identifier": who, "password": "nope-nope"}, format="json").status_code
+        for who in ["anjali@example.com", "ANJALI@example.com", "9847012345", "+91 98470 12345"]
+    ]
+    blocked = api.post(LOGIN, {"identifier": user.phone, "password": PASSWORD}, format="json")
+
+    assert answers == [401] * 4
+    assert_429(blocked)
+
+
+def test_unknown_accounts_are_limited_too(api, settings):
     settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "2/15m"}
-    user = UserFactory(phone="+919847012345")
+    body = {"identifier": "ghost@example.com", "password": "whatever-it-is"}
 
-    for spelling in ["9847012345", "+91 98470 12345"]:
-        api.post(LOGIN, {"identifier": spelling, "password": "nope-nope"}, format="json")
+    answers = [api.post(LOGIN, body, format="json").status_code for _ in range(3)]
 
-    assert_429(api.post(LOGIN, {"identifier": user.phone, "password": PASSWORD}, format="json"))
-
-
-def test_successful_logins_do_not_use_up_the_account_limit(api, settings):
-    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "2/15m"}
-    user = UserFactory()
-    body = {"identifier": user.email, "password": PASSWORD}
-
-    answers = [api.post(LOGIN, body, format="json").status_code for _ in range(4)]
-
-    assert answers == [200] * 4
+    assert answers == [401, 401, 429]
 
 
 def test_login_limit_per_address_is_separate_and_looser(api, settings):
@@ -127,6 +131,57 @@ def test_password_reset_request_is_limited_per_identifier(api, settings):
     ]
 
     assert answers == [202, 202, 429]
+
+
+def test_password_reset_by_phone_shares_the_sms_budget(api, settings, outbox):
+    settings.AURUM_RATE_LIMITS = {
+        **settings.AURUM_RATE_LIMITS,
+        "otp_send_phone_hour": "2/h",
+        "password_reset_identifier": "100/h",
+    }
+    UserFactory(phone="+919847012345")
+
+    login_code = api.post("/api/v1/auth/otp/send", {"phone": "+919847012345"}, format="json")
+    reset_codes = [
+        api.post(
+            "/api/v1/auth/password/reset/request", {"identifier": "9847012345"}, format="json"
+        ).status_code
+        for _ in range(2)
+    ]
+
+    assert login_code.status_code == 202
+    assert reset_codes == [202, 429]
+    assert len(outbox) == 2
+
+
+def test_reset_confirm_is_limited_per_account(api, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "code_verify_identifier": "2/h"}
+    user = UserFactory(email="anjali@example.com", phone="+919847012345")
+    confirm = "/api/v1/auth/password/reset/confirm"
+
+    answers = [
+        api.post(
+            confirm,
+            {"identifier": who, "code": "123456", "new_password": "Some-long-passphrase-1"},
+            format="json",
+        ).status_code
+        for who in [user.email, "9847012345", user.email]
+    ]
+
+    assert answers == [400, 400, 429]
+
+
+def test_mfa_confirm_is_limited_per_member(client_for, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "mfa_verify_user": "2/15m"}
+    client = client_for(UserFactory())
+    client.get("/api/v1/auth/mfa/qrcode")
+
+    answers = [
+        client.post("/api/v1/auth/mfa/confirm", {"code": "000000"}, format="json").status_code
+        for _ in range(3)
+    ]
+
+    assert answers == [400, 400, 429]
 
 
 def test_limits_come_from_the_environment(monkeypatch):

@@ -265,3 +265,28 @@ def test_admin_reads_kerala_time_and_the_api_utc(path, zone):
 
     assert seen == [zone]
     assert timezone.get_current_timezone_name() == "UTC"
+
+
+def test_access_logs_never_show_a_websocket_token(caplog):
+    import logging
+
+    from aurum.logfilters import RedactTokens
+
+    logger = logging.getLogger("uvicorn.access")
+    assert any(isinstance(f, RedactTokens) for h in logger.handlers for f in h.filters), (
+        "uvicorn's access log must pass through the redaction filter"
+    )
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws/chat?token=eyJhbGciOi.secret.part&x=1"),
+        None,
+    )
+
+    RedactTokens().filter(record)
+
+    assert "secret" not in record.getMessage()
+    assert "/ws/chat?token=[redacted]&x=1" in record.getMessage()
