@@ -576,6 +576,14 @@ def user_set_role(
     return user
 
 
+def user_set_approved(*, user: User, approved: bool) -> User:
+    """`admin_approved` is what makes a member visible; onboarding's decision sets it."""
+    if user.admin_approved != approved:
+        user.admin_approved = approved
+        user.save(update_fields=["admin_approved", "updated_at"])
+    return user
+
+
 def user_set_active(
     *, actor: User | None, user: User, active: bool, reason: str = "", ip: str | None = None
 ) -> User:

@@ -348,6 +348,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # The same choice sets serve single fields and preference lists: one schema name each.
+    "ENUM_NAME_OVERRIDES": {
+        "EducationLevelEnum": "profiles.choices.EducationLevel",
+        "MaritalStatusEnum": "profiles.choices.MaritalStatus",
+        "ReligionEnum": "profiles.choices.Religion",
+        "CasteEnum": "profiles.choices.ALL_CASTES",
+        "MotherTongueEnum": "profiles.choices.MotherTongue",
+        "DistrictEnum": "profiles.choices.District",
+        "HabitEnum": "profiles.choices.Habit",
+    },
 }
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ORIGINS")

@@ -6,6 +6,8 @@ from aurum import errors, health
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
+    path("onboarding/", include("onboarding.urls")),
+    path("", include("profiles.urls")),
 ]
 
 urlpatterns = [

@@ -1,0 +1,200 @@
+"""The two rules every other app asks: who may see whom, and who may see contact details.
+
+Other apps extend a rule here instead of copying it: moderation registers the blocks it
+knows, matching registers accepted interests. Profiles imports neither of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from accounts.selectors import user_by_public_id
+from profiles.models import Profile
+
+# viewer -> Q over Profile rows the viewer must not see (e.g. members either side blocked).
+VisibilityExclusion = Callable[[User], Q]
+# (viewer, owner) -> True when something between them opens the owner's contact details.
+ContactGrant = Callable[[User, User], bool]
+
+_visibility_exclusions: list[VisibilityExclusion] = []
+_contact_grants: list[ContactGrant] = []
+
+
+def register_visibility_exclusion(rule: VisibilityExclusion) -> None:
+    if rule not in _visibility_exclusions:
+        _visibility_exclusions.append(rule)
+
+
+def register_contact_grant(rule: ContactGrant) -> None:
+    if rule not in _contact_grants:
+        _contact_grants.append(rule)
+
+
+def _is_staff(user: User) -> bool:
+    return bool(getattr(user, "is_staff", False))
+
+
+def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
+    """Profiles of other members that `viewer` may see.
+
+    Both active, the other approved and not hidden, neither blocking the other (through the
+    registered exclusions). The viewer's own profile is not among them.
+    """
+    if not viewer.is_authenticated or not viewer.is_active:
+        return Profile.objects.none()
+    profiles = Profile.objects.filter(
+        user__is_active=True, user__admin_approved=True, is_hidden=False
+    ).exclude(user=viewer)
+    for exclusion in _visibility_exclusions:
+        profiles = profiles.exclude(exclusion(viewer))
+    return profiles
+
+
+def can_see(*, viewer: User, owner: User) -> bool:
+    if viewer.pk == owner.pk or _is_staff(viewer):
+        return True
+    return visible_profiles(viewer=viewer).filter(user_id=owner.pk).exists()
+
+
+def can_see_contact(*, viewer: User, owner: User) -> bool:
+    """Phone, email and WhatsApp: the member, staff, and whoever a registered grant allows
+    (an accepted interest, once matching exists)."""
+    if viewer.pk == owner.pk or _is_staff(viewer):
+        return True
+    return can_see(viewer=viewer, owner=owner) and any(
+        grant(viewer, owner) for grant in _contact_grants
+    )
+
+
+def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
+    """The profile named by UUID or profile code, or None when it does not exist *or* the
+    viewer may not see it (the API answers both with 404)."""
+    owner = user_by_public_id(value=public_id)
+    if owner is None:
+        return None
+    base = Profile.objects.select_related("user", "education", "career", "family", "preferences")
+    if viewer.pk == owner.pk or _is_staff(viewer):
+        return base.filter(user=owner).first()
+    return (
+        visible_profiles(viewer=viewer)
+        .select_related("user", "education", "career", "family", "preferences")
+        .filter(user=owner)
+        .first()
+    )
+
+
+def own_profile(*, user: User) -> Profile:
+    return Profile.objects.select_related(
+        "user", "education", "career", "family", "preferences"
+    ).get(user=user)
+
+
+def age_on(born: date | None, today: date | None = None) -> int | None:
+    if born is None:
+        return None
+    today = today or date.today()
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
+def section_or_none(profile: Profile, name: str) -> object | None:
+    try:
+        return getattr(profile, name)
+    except Profile._meta.get_field(name).related_model.DoesNotExist:  # type: ignore[union-attr]
+        return None
+
+
+# Completion weights: what a member has filled in, out of 100. Basics weigh most because
+# search and verification need them; the photo's 10 points arrive with the media app.
+COMPLETION_WEIGHTS: dict[str, int] = {
+    "basics": 35,
+    "about": 5,
+    "education": 10,
+    "career": 15,
+    "family": 10,
+    "preferences": 15,
+    "photo": 10,
+}
+BASIC_FIELDS = (
+    "gender",
+    "date_of_birth",
+    "height_cm",
+    "marital_status",
+    "religion",
+    "caste",
+    "mother_tongue",
+    "district",
+)
+NEXT_STEP_HINTS = {
+    "basics": "Add your basic details: gender, date of birth, height, religion and district.",
+    "about": "Write a few lines about yourself (at least 50 characters).",
+    "education": "Add your education.",
+    "career": "Add your occupation and income.",
+    "family": "Tell members about your family.",
+    "preferences": "Describe the partner you are looking for.",
+    "photo": "Add a photo.",
+}
+# Other apps report sections they own (the media app: "photo") without profiles importing them.
+_section_checks: dict[str, Callable[[Profile], bool]] = {}
+
+
+def register_completion_check(section: str, check: Callable[[Profile], bool]) -> None:
+    _section_checks[section] = check
+
+
+def completion(*, profile: Profile) -> dict[str, object]:
+    """`{"score": 0..100, "sections": {name: done}, "next_step": hint or None}`."""
+    done = {
+        "basics": all(getattr(profile, f) not in (None, "") for f in BASIC_FIELDS),
+        "about": len(profile.about.strip()) >= 50,
+        "education": section_or_none(profile, "education") is not None,
+        "career": section_or_none(profile, "career") is not None,
+        "family": section_or_none(profile, "family") is not None,
+        "preferences": section_or_none(profile, "preferences") is not None,
+        "photo": bool(_section_checks.get("photo", lambda _p: False)(profile)),
+    }
+    score = sum(weight for name, weight in COMPLETION_WEIGHTS.items() if done[name])
+    missing = [name for name in COMPLETION_WEIGHTS if not done[name]]
+    return {
+        "score": score,
+        "sections": done,
+        "next_step": NEXT_STEP_HINTS[missing[0]] if missing else None,
+    }
+
+
+def pending_verifications() -> QuerySet[Profile]:
+    """The verification queue: pending, oldest submission first."""
+    return (
+        Profile.objects.filter(verification_status="Pending")
+        .select_related("user")
+        .order_by("submitted_at", "pk")
+    )
+
+
+# The dashboard gathers parts other apps own (recommendations, interests, chats,
+# notifications); each registers its part. Until an app exists its part is empty, which is
+# the truth: there is nothing of that kind yet.
+_dashboard_parts: dict[str, Callable[[User], Any]] = {}
+DASHBOARD_EMPTY: dict[str, Any] = {
+    "recommendations": [],
+    "interests": {"received_pending": 0, "sent_pending": 0, "accepted": 0},
+    "recent_chats": [],
+    "unread_notifications": 0,
+}
+
+
+def register_dashboard_part(name: str, part: Callable[[User], Any]) -> None:
+    _dashboard_parts[name] = part
+
+
+def dashboard(*, viewer: User) -> dict[str, Any]:
+    profile = own_profile(user=viewer)
+    parts = {
+        name: _dashboard_parts.get(name, lambda _v, d=d: d)(viewer)
+        for name, d in DASHBOARD_EMPTY.items()
+    }
+    return {"profile": profile, **parts}

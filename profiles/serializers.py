@@ -1,0 +1,324 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.serializers import PhoneField
+from aurum.serializers import StrictSerializer
+from profiles import selectors
+from profiles.choices import (
+    ALL_CASTES,
+    HEIGHT_CM_RANGE,
+    MAX_AGE,
+    WEIGHT_KG_RANGE,
+    CreatedBy,
+    Diet,
+    District,
+    EducationLevel,
+    FamilyStatus,
+    FamilyType,
+    Gender,
+    Habit,
+    MaritalStatus,
+    MotherTongue,
+    OccupationGroup,
+    PhotoVisibility,
+    Religion,
+    Star,
+    YesNoUnknown,
+)
+from profiles.models import Profile
+
+MAX_INCOME_INR = 10_000_000_000
+
+
+def _choice(choices: Any, **kwargs: Any) -> serializers.ChoiceField:
+    return serializers.ChoiceField(choices=choices.choices, **kwargs)
+
+
+def _optional_choice(choices: Any) -> serializers.ChoiceField:
+    return _choice(choices, required=False, allow_null=True)
+
+
+def _text(max_length: int, **kwargs: Any) -> serializers.CharField:
+    return serializers.CharField(max_length=max_length, required=False, allow_blank=True, **kwargs)
+
+
+# --- input: the sections of complete-profile and PATCH profiles/me -----------------------------
+
+
+class ProfileSectionIn(StrictSerializer):
+    first_name = serializers.CharField(max_length=60, required=False)
+    last_name = serializers.CharField(max_length=60, required=False, allow_blank=True)
+    gender = _choice(Gender)
+    date_of_birth = serializers.DateField()
+    height_cm = serializers.IntegerField(min_value=HEIGHT_CM_RANGE[0], max_value=HEIGHT_CM_RANGE[1])
+    weight_kg = serializers.IntegerField(
+        min_value=WEIGHT_KG_RANGE[0], max_value=WEIGHT_KG_RANGE[1], required=False, allow_null=True
+    )
+    marital_status = _choice(MaritalStatus)
+    religion = _choice(Religion)
+    caste = serializers.ChoiceField(choices=ALL_CASTES)
+    sub_caste = _text(60, allow_null=True)
+    mother_tongue = _choice(MotherTongue)
+    district = _choice(District)
+    city = _text(60, allow_null=True)
+    country = serializers.CharField(max_length=60, required=False)
+    star = _optional_choice(Star)
+    chovva_dosham = _optional_choice(YesNoUnknown)
+    diet = _optional_choice(Diet)
+    smoking = _optional_choice(Habit)
+    drinking = _optional_choice(Habit)
+    about = _text(2000)
+    created_by = _choice(CreatedBy, required=False)
+    whatsapp = PhoneField(required=False, allow_null=True, allow_blank=True)
+    photo_visibility = _choice(PhotoVisibility, required=False)
+    is_hidden = serializers.BooleanField(required=False)
+
+
+class EducationIn(StrictSerializer):
+    level = _choice(EducationLevel)
+    field = _text(80)
+    institution = _text(120)
+
+
+class CareerIn(StrictSerializer):
+    occupation = _choice(OccupationGroup)
+    employer = _text(120)
+    annual_income_inr = serializers.IntegerField(
+        min_value=0, max_value=MAX_INCOME_INR, required=False, allow_null=True
+    )
+    work_location = _text(80)
+
+
+class FamilyIn(StrictSerializer):
+    family_type = _optional_choice(FamilyType)
+    family_status = _optional_choice(FamilyStatus)
+    father_occupation = _text(80)
+    mother_occupation = _text(80)
+    siblings = _text(200)
+    native_place = _text(80)
+
+
+def _choice_list(choices: Any) -> serializers.ListField:
+    values = choices if isinstance(choices, list) else choices.choices
+    return serializers.ListField(
+        child=serializers.ChoiceField(choices=values), required=False, max_length=60
+    )
+
+
+class PreferencesIn(StrictSerializer):
+    age_min = serializers.IntegerField(min_value=18, max_value=MAX_AGE)
+    age_max = serializers.IntegerField(min_value=18, max_value=MAX_AGE)
+    height_min_cm = serializers.IntegerField(
+        min_value=HEIGHT_CM_RANGE[0], max_value=HEIGHT_CM_RANGE[1], required=False, allow_null=True
+    )
+    height_max_cm = serializers.IntegerField(
+        min_value=HEIGHT_CM_RANGE[0], max_value=HEIGHT_CM_RANGE[1], required=False, allow_null=True
+    )
+    marital_statuses = _choice_list(MaritalStatus)
+    religions = _choice_list(Religion)
+    castes = _choice_list(ALL_CASTES)
+    districts = _choice_list(District)
+    mother_tongues = _choice_list(MotherTongue)
+    education_levels = _choice_list(EducationLevel)
+    income_min_inr = serializers.IntegerField(
+        min_value=0, max_value=MAX_INCOME_INR, required=False, allow_null=True
+    )
+    diet = _optional_choice(Diet)
+
+    def to_internal_value(self, data: Any) -> Any:
+        value = super().to_internal_value(data)
+        for name in (
+            "marital_statuses",
+            "religions",
+            "castes",
+            "districts",
+            "mother_tongues",
+            "education_levels",
+        ):
+            if name in value:
+                value[name] = list(dict.fromkeys(value[name]))  # drop repeats, keep order
+        return value
+
+
+class ProfileUpdateIn(StrictSerializer):
+    """PATCH profiles/me: any sections, each partial (the view validates with partial=True)."""
+
+    profile = ProfileSectionIn(required=False)
+    education = EducationIn(required=False)
+    career = CareerIn(required=False)
+    family = FamilyIn(required=False)
+    preferences = PreferencesIn(required=False)
+
+
+class CompleteProfileIn(StrictSerializer):
+    """complete-profile: every section, whole."""
+
+    profile = ProfileSectionIn()
+    education = EducationIn()
+    career = CareerIn()
+    family = FamilyIn()
+    preferences = PreferencesIn()
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class EducationOut(serializers.Serializer):
+    level = serializers.CharField()
+    field = serializers.CharField()
+    institution = serializers.CharField()
+
+
+class CareerOut(serializers.Serializer):
+    occupation = serializers.CharField()
+    employer = serializers.CharField()
+    annual_income_inr = serializers.IntegerField(allow_null=True)
+    work_location = serializers.CharField()
+
+
+class FamilyOut(serializers.Serializer):
+    family_type = serializers.CharField(allow_null=True)
+    family_status = serializers.CharField(allow_null=True)
+    father_occupation = serializers.CharField()
+    mother_occupation = serializers.CharField()
+    siblings = serializers.CharField()
+    native_place = serializers.CharField()
+
+
+class PreferencesOut(serializers.Serializer):
+    age_min = serializers.IntegerField()
+    age_max = serializers.IntegerField()
+    height_min_cm = serializers.IntegerField(allow_null=True)
+    height_max_cm = serializers.IntegerField(allow_null=True)
+    marital_statuses = serializers.ListField(child=serializers.CharField())
+    religions = serializers.ListField(child=serializers.CharField())
+    castes = serializers.ListField(child=serializers.CharField())
+    districts = serializers.ListField(child=serializers.CharField())
+    mother_tongues = serializers.ListField(child=serializers.CharField())
+    education_levels = serializers.ListField(child=serializers.CharField())
+    income_min_inr = serializers.IntegerField(allow_null=True)
+    diet = serializers.CharField(allow_null=True)
+
+
+class ContactOut(serializers.Serializer):
+    phone = serializers.CharField(allow_null=True)
+    email = serializers.EmailField(allow_null=True)
+    whatsapp = serializers.CharField(allow_null=True)
+
+
+class PhotoOut(serializers.Serializer):
+    tiny_url = serializers.URLField()
+    medium_url = serializers.URLField()
+
+
+def _section(profile: Profile, name: str, serializer: type[serializers.Serializer]) -> Any:
+    section = selectors.section_or_none(profile, name)
+    return serializer(section).data if section is not None else None
+
+
+class ProfileOut(serializers.Serializer):
+    """A member as someone else may see them. Contact details only where the contact rule
+    allows; the date of birth never (the age is enough)."""
+
+    id = serializers.UUIDField(source="user_id")
+    profile_code = serializers.CharField(source="user.profile_code")
+    first_name = serializers.CharField(source="user.first_name")
+    age = serializers.SerializerMethodField()
+    gender = serializers.CharField(allow_null=True)
+    height_cm = serializers.IntegerField(allow_null=True)
+    weight_kg = serializers.IntegerField(allow_null=True)
+    marital_status = serializers.CharField(allow_null=True)
+    religion = serializers.CharField(allow_null=True)
+    caste = serializers.CharField(allow_null=True)
+    sub_caste = serializers.CharField(allow_null=True)
+    mother_tongue = serializers.CharField(allow_null=True)
+    district = serializers.CharField(allow_null=True)
+    city = serializers.CharField(allow_null=True)
+    country = serializers.CharField()
+    star = serializers.CharField(allow_null=True)
+    chovva_dosham = serializers.CharField(allow_null=True)
+    diet = serializers.CharField(allow_null=True)
+    smoking = serializers.CharField(allow_null=True)
+    drinking = serializers.CharField(allow_null=True)
+    about = serializers.CharField()
+    created_by = serializers.CharField()
+    verified = serializers.BooleanField(source="user.admin_approved")
+    last_active_at = serializers.DateTimeField(allow_null=True)
+    photo = serializers.SerializerMethodField()
+    education = serializers.SerializerMethodField()
+    career = serializers.SerializerMethodField()
+    family = serializers.SerializerMethodField()
+    preferences = serializers.SerializerMethodField()
+    contact = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_age(self, profile: Profile) -> int | None:
+        return selectors.age_on(profile.date_of_birth)
+
+    @extend_schema_field(PhotoOut(allow_null=True))
+    def get_photo(self, profile: Profile) -> dict[str, str] | None:
+        return None  # photos arrive with the media app
+
+    @extend_schema_field(EducationOut(allow_null=True))
+    def get_education(self, profile: Profile) -> Any:
+        return _section(profile, "education", EducationOut)
+
+    @extend_schema_field(CareerOut(allow_null=True))
+    def get_career(self, profile: Profile) -> Any:
+        return _section(profile, "career", CareerOut)
+
+    @extend_schema_field(FamilyOut(allow_null=True))
+    def get_family(self, profile: Profile) -> Any:
+        return _section(profile, "family", FamilyOut)
+
+    @extend_schema_field(PreferencesOut(allow_null=True))
+    def get_preferences(self, profile: Profile) -> Any:
+        return _section(profile, "preferences", PreferencesOut)
+
+    @extend_schema_field(ContactOut(allow_null=True))
+    def get_contact(self, profile: Profile) -> dict[str, Any] | None:
+        viewer = self.context["viewer"]
+        if not selectors.can_see_contact(viewer=viewer, owner=profile.user):
+            return None
+        return {
+            "phone": profile.user.phone,
+            "email": profile.user.email,
+            "whatsapp": profile.whatsapp,
+        }
+
+
+class OwnProfileOut(ProfileOut):
+    """The member's own profile: everything, with privacy settings and verification."""
+
+    last_name = serializers.CharField(source="user.last_name")
+    date_of_birth = serializers.DateField(allow_null=True)
+    photo_visibility = serializers.CharField()
+    is_hidden = serializers.BooleanField()
+    verification_status = serializers.CharField()
+    admin_notes = serializers.CharField()
+    completion = serializers.SerializerMethodField(help_text="0-100")
+    completion_sections = serializers.SerializerMethodField()
+    next_step = serializers.SerializerMethodField()
+
+    def _completion(self, profile: Profile) -> dict[str, Any]:
+        cached = getattr(profile, "_completion_cache", None)
+        if cached is None:
+            cached = selectors.completion(profile=profile)
+            profile._completion_cache = cached  # type: ignore[attr-defined]
+        return cached
+
+    @extend_schema_field(serializers.IntegerField(min_value=0, max_value=100))
+    def get_completion(self, profile: Profile) -> int:
+        return self._completion(profile)["score"]
+
+    @extend_schema_field(serializers.DictField(child=serializers.BooleanField()))
+    def get_completion_sections(self, profile: Profile) -> dict[str, bool]:
+        return self._completion(profile)["sections"]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_next_step(self, profile: Profile) -> str | None:
+        return self._completion(profile)["next_step"]

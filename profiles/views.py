@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf_serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aurum.errors import ApiError
+from profiles import selectors, serializers, services
+from profiles.choices import all_choices
+
+TAG = ["profiles"]
+
+
+def own_profile_response(profile: Any, request: Request) -> Response:
+    return Response(serializers.OwnProfileOut(profile, context={"viewer": request.user}).data)
+
+
+class MyProfileView(APIView):
+    @extend_schema(tags=TAG, responses={200: serializers.OwnProfileOut})
+    def get(self, request: Request) -> Response:
+        return own_profile_response(selectors.own_profile(user=request.user), request)
+
+    @extend_schema(
+        tags=TAG, request=serializers.ProfileUpdateIn, responses={200: serializers.OwnProfileOut}
+    )
+    def patch(self, request: Request) -> Response:
+        data = serializers.ProfileUpdateIn(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        profile = services.profile_update(
+            profile=selectors.own_profile(user=request.user), sections=data.validated_data
+        )
+        return own_profile_response(profile, request)
+
+
+class ProfileDetailView(APIView):
+    @extend_schema(
+        tags=TAG,
+        responses={200: serializers.ProfileOut, 404: OpenApiResponse(description="Not visible")},
+    )
+    def get(self, request: Request, public_id: str) -> Response:
+        profile = selectors.profile_for_viewer(viewer=request.user, public_id=public_id)
+        if profile is None:
+            raise ApiError("Not found.", "not_found", 404)
+        return Response(serializers.ProfileOut(profile, context={"viewer": request.user}).data)
+
+
+class ChoicesView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list[type] = []
+
+    @extend_schema(
+        tags=TAG,
+        responses={200: OpenApiResponse(description="Every enumerated choice, by name.")},
+    )
+    def get(self, request: Request) -> Response:
+        response = Response(all_choices())
+        response["Cache-Control"] = "public, max-age=3600"
+        return response
+
+
+class DashboardView(APIView):
+    @extend_schema(
+        tags=TAG,
+        responses={
+            200: inline_serializer(
+                "Dashboard",
+                {
+                    "profile": serializers.OwnProfileOut(),
+                    "completion": drf_serializers.IntegerField(),
+                    "next_step": drf_serializers.CharField(allow_null=True),
+                    "recommendations": drf_serializers.ListField(child=drf_serializers.DictField()),
+                    "interests": drf_serializers.DictField(child=drf_serializers.IntegerField()),
+                    "recent_chats": drf_serializers.ListField(child=drf_serializers.DictField()),
+                    "unread_notifications": drf_serializers.IntegerField(),
+                },
+            )
+        },
+    )
+    def get(self, request: Request) -> Response:
+        data = selectors.dashboard(viewer=request.user)
+        profile = serializers.OwnProfileOut(data.pop("profile"), context={"viewer": request.user})
+        body = profile.data
+        return Response(
+            {
+                "profile": body,
+                "completion": body["completion"],
+                "next_step": body["next_step"],
+                **data,
+            }
+        )
