@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from django.urls import reverse
 
@@ -312,40 +310,12 @@ def test_admin_setting_a_members_password_ends_their_sessions(client):
 
 # --- in a real browser ------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-
-@pytest.fixture
-def browser():
-    if not (shutil.which("chromium") and shutil.which("chromedriver")):
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--window-size=1280,900",
-    ]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    driver.implicitly_wait(5)
-    yield driver
-    driver.quit()
-
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, browser):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     make_moderator(email="meera@aurum.example")
     member = UserFactory()
@@ -355,7 +325,8 @@ def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, b
     browser.find_element(By.NAME, "username").send_keys("meera@aurum.example")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
-    assert "Aurum moderation" in browser.page_source
+    WebDriverWait(browser, 15).until(lambda b: "/admin/login/" not in b.current_url)
+    assert "Verification, reports and members" in browser.page_source  # the index, signed in
 
     browser.get(f"{live_server.url}/admin/accounts/auditlog/")
     assert member.profile_code in browser.page_source
