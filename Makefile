@@ -22,7 +22,7 @@ migrate: install
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --profiles 200
 	@echo "Aurum on http://$(HOST):$(PORT)/  (API docs /docs, admin /admin/)"
 	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) aurum.asgi:application
 
