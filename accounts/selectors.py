@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import re
 import uuid
 
 from django.db.models import Exists, OuterRef
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import User
+from accounts.models import (
+    PROFILE_CODE_ALPHABET,
+    PROFILE_CODE_LENGTH,
+    PROFILE_CODE_PREFIX,
+    User,
+)
 from accounts.phone import InvalidPhone, looks_like_email, normalize_phone
 
 
@@ -30,12 +36,23 @@ def user_by_identifier(*, identifier: str) -> User | None:
     return User.objects.filter(**{field: value}).annotate(mfa_on=Exists(confirmed)).first()
 
 
+PROFILE_CODE_RE = re.compile(
+    rf"^{PROFILE_CODE_PREFIX}[{PROFILE_CODE_ALPHABET}]{{{PROFILE_CODE_LENGTH}}}$"
+)
+
+
 def user_by_public_id(*, value: str) -> User | None:
-    """A member by UUID or profile code, the two public ids API.md allows."""
+    """A member by UUID or profile code, the two public ids API.md allows; None for
+    anything else, which is never sent to the database."""
+    text = str(value).strip()
     try:
-        return User.objects.filter(pk=uuid.UUID(str(value))).first()
+        return User.objects.filter(pk=uuid.UUID(text)).first()
     except ValueError:
-        return User.objects.filter(profile_code=str(value).strip().upper()).first()
+        pass
+    code = text.upper()
+    if not PROFILE_CODE_RE.match(code):
+        return None
+    return User.objects.filter(profile_code=code).first()
 
 
 def confirmed_totp_device(*, user: User) -> TOTPDevice | None:

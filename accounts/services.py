@@ -39,6 +39,7 @@ from accounts.models import (
 )
 from accounts.phone import looks_like_email
 from accounts.senders import dispatch, get_sender
+from accounts.signals import session_activity
 from aurum import events
 from aurum.errors import ApiError
 
@@ -191,7 +192,9 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     with transaction.atomic():
         if not _blacklist(token):
             raise _invalid_refresh()
-        return tokens_issue(user=user, session_id=token.get(SESSION_CLAIM))
+        tokens = tokens_issue(user=user, session_id=token.get(SESSION_CLAIM))
+    session_activity.send(sender=User, user_id=user.pk)
+    return tokens
 
 
 def _revoke_reused_session(raw: str) -> None:
@@ -277,6 +280,7 @@ def _session_start(*, user: User, ip: str | None, action: AuditAction) -> TokenP
         user.save(update_fields=["last_login"])
         tokens = tokens_issue(user=user)
         audit_record(action=action, actor=user, target=user, ip=ip)
+    session_activity.send(sender=User, user_id=user.pk)
     return tokens
 
 

@@ -16,7 +16,7 @@ from onboarding import services
 from onboarding.models import VerificationQueue
 from profiles.admin import SECTION_INLINES
 from profiles.choices import VerificationStatus
-from profiles.selectors import age_on
+from profiles.selectors import QUEUE_ORDERING, age_on
 
 PROFILE_FIELDS = (
     "gender",
@@ -59,8 +59,16 @@ class DecisionForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("decision") == "reject" and not (data.get("notes") or "").strip():
-            raise forms.ValidationError({"notes": "Say why: the member reads the notes."})
+        decision = data.get("decision")
+        if decision:
+            problem = services.verification_problem(
+                reviewer=self.reviewer,  # type: ignore[attr-defined]
+                profile=self.instance,
+                approved=decision == "approve",
+                notes=data.get("notes") or "",
+            )
+            if problem is not None:
+                raise forms.ValidationError(str(problem.detail))
         return data
 
 
@@ -126,13 +134,18 @@ class VerificationQueueAdmin(admin.ModelAdmin):
         return super().get_queryset(request).select_related("user", "reviewed_by")
 
     def get_ordering(self, request: HttpRequest) -> tuple[Any, ...]:
-        # Pending first, oldest submission first: the order a moderator should work in.
+        # Pending first, then the queue's own order: what a moderator should work on next.
         pending_first = Case(
             When(verification_status=VerificationStatus.PENDING, then=Value(0)),
             default=Value(1),
             output_field=IntegerField(),
         )
-        return (pending_first.asc(), "submitted_at", "pk")
+        return (pending_first.asc(), *QUEUE_ORDERING)
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.reviewer = request.user
+        return form
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

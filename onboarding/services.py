@@ -43,30 +43,27 @@ def member_signup(
     return user, profile
 
 
-def _member_profile_for(actor: User, member: User | None) -> Profile:
+def member_profile_for(*, actor: User, member: User | None) -> Profile:
     """The member's profile when `actor` is that member or staff; 404 otherwise (another
     member's id tells nothing, not even that it exists)."""
     if member is None or not (actor.pk == member.pk or actor.is_staff):
         raise ApiError("Not found.", "not_found", 404)
-    try:
-        return profile_selectors.own_profile(user=member)
-    except Profile.DoesNotExist as exc:
-        raise ApiError("This account has no member profile.", "not_found", 404) from exc
+    return profile_services.profile_for_member(user=member)
 
 
-def profile_complete(
-    *, actor: User, member: User | None, sections: dict[str, dict[str, Any]]
-) -> Profile:
-    """Write every section at once, then queue the member for verification."""
-    profile = _member_profile_for(actor, member)
+def profile_complete(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> Profile:
+    """Write every section at once, then queue the member for verification. `profile` comes
+    from `member_profile_for`, which the caller asks before reading the body."""
     with transaction.atomic():
         profile = profile_services.profile_update(profile=profile, sections=sections)
         profile_services.profile_submit(profile=profile)
-    return profile
+    found = profile_selectors.own_profile(user=profile.user)
+    assert found is not None
+    return found
 
 
 def verification_status(*, actor: User, member: User | None) -> dict[str, Any]:
-    profile = _member_profile_for(actor, member)
+    profile = member_profile_for(actor=actor, member=member)
     return {
         "admin_approved": profile.user.admin_approved,
         "verification_status": profile.verification_status,
@@ -74,6 +71,28 @@ def verification_status(*, actor: User, member: User | None) -> dict[str, Any]:
         "submitted_at": profile.submitted_at,
         "reviewed_at": profile.reviewed_at,
     }
+
+
+def verification_problem(
+    *, reviewer: User, profile: Profile, approved: bool, notes: str
+) -> ApiError | None:
+    """Why this decision may not be taken, or None. The admin's form asks it too, so the
+    moderator sees the reason on the page instead of a false "changed successfully"."""
+    if not reviewer.is_staff:
+        return ApiError("Staff only.", "permission_denied", 403)
+    if profile.user_id == reviewer.pk:
+        return ApiError("Nobody verifies their own profile.", "own_profile", 403)
+    if profile.verification_status != VerificationStatus.PENDING:
+        return ApiError(
+            f"Only a pending profile can be decided; this one is {profile.verification_status}.",
+            "not_pending",
+            409,
+        )
+    if not approved and not notes.strip():
+        return ApiError(
+            "Say why the profile is rejected: the member reads the notes.", "notes_required", 400
+        )
+    return None
 
 
 def verification_decide(
@@ -86,15 +105,12 @@ def verification_decide(
 ) -> Profile:
     """A moderator approves (the member becomes visible) or rejects (the member may edit and
     resubmit). Audited; the member hears about it through `verification_decided`."""
-    if not reviewer.is_staff:
-        raise ApiError("Staff only.", "permission_denied", 403)
-    profile = _member_profile_for(reviewer, member)
-    if profile.verification_status == VerificationStatus.NOT_SUBMITTED:
-        raise ApiError("The member has not submitted the profile yet.", "not_submitted", 409)
-    if not approved and not notes.strip():
-        raise ApiError(
-            "Say why the profile is rejected: the member reads the notes.", "notes_required", 400
-        )
+    profile = member_profile_for(actor=reviewer, member=member)
+    problem = verification_problem(
+        reviewer=reviewer, profile=profile, approved=approved, notes=notes
+    )
+    if problem is not None:
+        raise problem
     with transaction.atomic():
         profile = profile_services.verification_record(
             profile=profile, reviewer=reviewer, approved=approved, notes=notes.strip()

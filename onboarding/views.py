@@ -44,12 +44,14 @@ class SignupView(APIView):
 class CompleteProfileView(APIView):
     @extend_schema(tags=TAG, request=CompleteProfileIn, responses={200: OwnProfileOut})
     def post(self, request: Request, user_id: str) -> Response:
-        member = user_by_public_id(value=user_id)
+        # Who may is asked before the body is read: another member's id answers 404 whatever
+        # the body holds.
+        profile = services.member_profile_for(
+            actor=request.user, member=user_by_public_id(value=user_id)
+        )
         data = CompleteProfileIn(data=request.data)
         data.is_valid(raise_exception=True)
-        profile = services.profile_complete(
-            actor=request.user, member=member, sections=data.validated_data
-        )
+        profile = services.profile_complete(profile=profile, sections=data.validated_data)
         return Response(OwnProfileOut(profile, context={"viewer": request.user}).data)
 
 
@@ -63,7 +65,7 @@ class VerificationStatusView(APIView):
 
 
 class QueuePagination(CreatedCursorPagination):
-    ordering = ("submitted_at", "pk")
+    ordering = profile_selectors.QUEUE_ORDERING
 
 
 class PendingVerificationsView(generics.ListAPIView):

@@ -11,3 +11,6 @@ class ProfilesConfig(AppConfig):
         "profiles.view_family",
         "profiles.view_partnerpreferences",
     )
+
+    def ready(self) -> None:
+        from profiles import signals  # noqa: F401 - records members' last activity

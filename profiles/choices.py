@@ -19,6 +19,7 @@ LEGAL_MIN_AGE = {Gender.FEMALE: 18, Gender.MALE: 21}
 MAX_AGE = 80
 HEIGHT_CM_RANGE = (120, 230)
 WEIGHT_KG_RANGE = (30, 250)
+MAX_INCOME_INR = 10_000_000_000  # ₹1,000 crore a year: anything above is a typo
 
 
 class MaritalStatus(models.TextChoices):

@@ -7,6 +7,7 @@ from django.db.models import Q
 from profiles.choices import (
     HEIGHT_CM_RANGE,
     MAX_AGE,
+    MAX_INCOME_INR,
     WEIGHT_KG_RANGE,
     CreatedBy,
     Diet,
@@ -142,7 +143,7 @@ class Career(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(annual_income_inr__isnull=True)
-                | Q(annual_income_inr__lte=10_000_000_000),
+                | Q(annual_income_inr__lte=MAX_INCOME_INR),
                 name="career_income_plausible",
             )
         ]

@@ -6,11 +6,13 @@ knows, matching registers accepted interests. Profiles imports neither of them.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
@@ -35,8 +37,11 @@ def register_contact_grant(rule: ContactGrant) -> None:
         _contact_grants.append(rule)
 
 
-def _is_staff(user: User) -> bool:
-    return bool(getattr(user, "is_staff", False))
+WITH_SECTIONS = ("user", "education", "career", "family", "preferences")
+
+
+def _self_or_staff(viewer: User, owner: User) -> bool:
+    return viewer.pk == owner.pk or bool(getattr(viewer, "is_staff", False))
 
 
 def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
@@ -56,7 +61,7 @@ def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
 
 
 def can_see(*, viewer: User, owner: User) -> bool:
-    if viewer.pk == owner.pk or _is_staff(viewer):
+    if _self_or_staff(viewer, owner):
         return True
     return visible_profiles(viewer=viewer).filter(user_id=owner.pk).exists()
 
@@ -64,7 +69,7 @@ def can_see(*, viewer: User, owner: User) -> bool:
 def can_see_contact(*, viewer: User, owner: User) -> bool:
     """Phone, email and WhatsApp: the member, staff, and whoever a registered grant allows
     (an accepted interest, once matching exists)."""
-    if viewer.pk == owner.pk or _is_staff(viewer):
+    if _self_or_staff(viewer, owner):
         return True
     return can_see(viewer=viewer, owner=owner) and any(
         grant(viewer, owner) for grant in _contact_grants
@@ -77,27 +82,21 @@ def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
     owner = user_by_public_id(value=public_id)
     if owner is None:
         return None
-    base = Profile.objects.select_related("user", "education", "career", "family", "preferences")
-    if viewer.pk == owner.pk or _is_staff(viewer):
-        return base.filter(user=owner).first()
-    return (
-        visible_profiles(viewer=viewer)
-        .select_related("user", "education", "career", "family", "preferences")
-        .filter(user=owner)
-        .first()
-    )
+    if _self_or_staff(viewer, owner):
+        candidates = Profile.objects.all()
+    else:
+        candidates = visible_profiles(viewer=viewer)
+    return candidates.select_related(*WITH_SECTIONS).filter(user=owner).first()
 
 
-def own_profile(*, user: User) -> Profile:
-    return Profile.objects.select_related(
-        "user", "education", "career", "family", "preferences"
-    ).get(user=user)
+def own_profile(*, user: User) -> Profile | None:
+    return Profile.objects.select_related(*WITH_SECTIONS).filter(user=user).first()
 
 
 def age_on(born: date | None, today: date | None = None) -> int | None:
     if born is None:
         return None
-    today = today or date.today()
+    today = today or timezone.localdate()
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
@@ -146,6 +145,17 @@ def register_completion_check(section: str, check: Callable[[Profile], bool]) ->
     _section_checks[section] = check
 
 
+def _has_content(section: object | None) -> bool:
+    """A section counts when something is filled in, not merely when its row exists."""
+    if section is None:
+        return False
+    return any(
+        getattr(section, f.attname) not in (None, "", [])
+        for f in section._meta.concrete_fields
+        if not f.primary_key and f.name != "updated_at"
+    )
+
+
 def completion(*, profile: Profile) -> dict[str, object]:
     """`{"score": 0..100, "sections": {name: done}, "next_step": hint or None}`."""
     done = {
@@ -153,7 +163,7 @@ def completion(*, profile: Profile) -> dict[str, object]:
         "about": len(profile.about.strip()) >= 50,
         "education": section_or_none(profile, "education") is not None,
         "career": section_or_none(profile, "career") is not None,
-        "family": section_or_none(profile, "family") is not None,
+        "family": _has_content(section_or_none(profile, "family")),
         "preferences": section_or_none(profile, "preferences") is not None,
         "photo": bool(_section_checks.get("photo", lambda _p: False)(profile)),
     }
@@ -166,12 +176,16 @@ def completion(*, profile: Profile) -> dict[str, object]:
     }
 
 
+# The order a moderator works in: oldest submission first. The API and the admin both use it.
+QUEUE_ORDERING = ("submitted_at", "pk")
+
+
 def pending_verifications() -> QuerySet[Profile]:
-    """The verification queue: pending, oldest submission first."""
+    """The verification queue: pending members with live accounts, oldest first."""
     return (
-        Profile.objects.filter(verification_status="Pending")
+        Profile.objects.filter(verification_status="Pending", user__is_active=True)
         .select_related("user")
-        .order_by("submitted_at", "pk")
+        .order_by(*QUEUE_ORDERING)
     )
 
 
@@ -191,10 +205,9 @@ def register_dashboard_part(name: str, part: Callable[[User], Any]) -> None:
     _dashboard_parts[name] = part
 
 
-def dashboard(*, viewer: User) -> dict[str, Any]:
-    profile = own_profile(user=viewer)
+def dashboard(*, viewer: User, profile: Profile) -> dict[str, Any]:
     parts = {
-        name: _dashboard_parts.get(name, lambda _v, d=d: d)(viewer)
-        for name, d in DASHBOARD_EMPTY.items()
+        name: _dashboard_parts[name](viewer) if name in _dashboard_parts else copy.deepcopy(empty)
+        for name, empty in DASHBOARD_EMPTY.items()
     }
     return {"profile": profile, **parts}

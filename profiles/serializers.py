@@ -12,6 +12,7 @@ from profiles.choices import (
     ALL_CASTES,
     HEIGHT_CM_RANGE,
     MAX_AGE,
+    MAX_INCOME_INR,
     WEIGHT_KG_RANGE,
     CreatedBy,
     Diet,
@@ -30,8 +31,6 @@ from profiles.choices import (
     YesNoUnknown,
 )
 from profiles.models import Profile
-
-MAX_INCOME_INR = 10_000_000_000
 
 
 def _choice(choices: Any, **kwargs: Any) -> serializers.ChoiceField:

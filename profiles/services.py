@@ -11,9 +11,10 @@ from rest_framework import serializers
 
 from accounts import services as accounts_services
 from accounts.models import User
+from aurum.errors import ApiError
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
-from profiles.selectors import age_on, section_or_none
+from profiles.selectors import age_on, own_profile, section_or_none
 
 SECTION_MODELS: dict[str, type] = {
     "education": Education,
@@ -30,6 +31,20 @@ def profile_create(
     *, user: User, created_by: str = CreatedBy.SELF, whatsapp: str | None = None
 ) -> Profile:
     return Profile.objects.create(user=user, created_by=created_by, whatsapp=whatsapp or None)
+
+
+def profile_for_member(*, user: User) -> Profile:
+    """The member's profile, made empty on first use for accounts that signed up through
+    `auth/register` rather than onboarding. Staff accounts have none: 404 `no_profile`."""
+    profile = own_profile(user=user)
+    if profile is not None:
+        return profile
+    if user.is_staff:
+        raise ApiError("Staff accounts have no member profile.", "no_profile", 404)
+    Profile.objects.get_or_create(user=user)
+    found = own_profile(user=user)
+    assert found is not None
+    return found
 
 
 def _profile_rule_errors(values: dict[str, Any], today: date | None = None) -> dict[str, list[str]]:
@@ -73,19 +88,43 @@ def _current(instance: Any, fields: list[str]) -> dict[str, Any]:
 def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> Profile:
     """Apply validated sections (each possibly partial) in one transaction.
 
-    The rules between fields are checked on the state after the change, so a partial update
-    cannot sneak past them. A change of name, date of birth or gender on an approved member
-    sends them back to the verification queue (and out of sight) until a moderator looks.
-    Returns the profile with fresh sections.
+    The row is locked and re-read first, so a moderator's decision landing meanwhile is
+    neither overwritten nor missed, and only the fields sent are written. The rules between
+    fields are checked on the state after the change, so a partial update cannot sneak past
+    them. A change of name, date of birth or gender on an approved member sends them back to
+    the verification queue (and out of sight) until a moderator looks.
     """
-    user = profile.user
     incoming = dict(sections.get("profile") or {})
     user_changes = {f: incoming.pop(f) for f in USER_FIELDS if f in incoming}
+    with transaction.atomic():
+        locked = Profile.objects.select_for_update().get(pk=profile.pk)
+        user = User.objects.select_for_update().get(pk=profile.pk)
+        _check_rules(locked, incoming, sections)
+        identity_changed = any(user_changes[f] != getattr(user, f) for f in user_changes) or any(
+            incoming[f] != getattr(locked, f) for f in IDENTITY_FIELDS if f in incoming
+        )
+        if user_changes:
+            for field, value in user_changes.items():
+                setattr(user, field, value)
+            user.save(update_fields=[*user_changes, "updated_at"])
+        for field, value in incoming.items():
+            setattr(locked, field, value)
+        changed = list(incoming)
+        if identity_changed and locked.verification_status == VerificationStatus.APPROVED:
+            changed += _send_back_to_queue(locked, user)
+        locked.save(update_fields=[*changed, "updated_at"])
+        for name, model in SECTION_MODELS.items():
+            if name in sections:
+                model.objects.update_or_create(profile=locked, defaults=sections[name])
+    found = own_profile(user=user)
+    assert found is not None
+    return found
 
-    merged = {
-        **_current(profile, ["religion", "caste", "date_of_birth", "gender"]),
-        **incoming,
-    }
+
+def _check_rules(
+    profile: Profile, incoming: dict[str, Any], sections: dict[str, dict[str, Any]]
+) -> None:
+    merged = {**_current(profile, ["religion", "caste", "date_of_birth", "gender"]), **incoming}
     errors = {f"profile.{k}": v for k, v in _profile_rule_errors(merged).items()}
     existing_prefs = section_or_none(profile, "preferences")
     if "preferences" in sections:
@@ -104,27 +143,6 @@ def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> 
     if errors:
         raise serializers.ValidationError(_nest(errors))
 
-    identity_changed = any(
-        f in user_changes and user_changes[f] != getattr(user, f) for f in USER_FIELDS
-    ) or any(f in incoming and incoming[f] != getattr(profile, f) for f in IDENTITY_FIELDS)
-
-    with transaction.atomic():
-        if user_changes:
-            for field, value in user_changes.items():
-                setattr(user, field, value)
-            user.save(update_fields=[*user_changes, "updated_at"])
-        for field, value in incoming.items():
-            setattr(profile, field, value)
-        if identity_changed and profile.verification_status == VerificationStatus.APPROVED:
-            _send_back_to_queue(profile)
-        profile.save()
-        for name, model in SECTION_MODELS.items():
-            if name in sections:
-                model.objects.update_or_create(profile=profile, defaults=sections[name])
-    return Profile.objects.select_related(
-        "user", "education", "career", "family", "preferences"
-    ).get(pk=profile.pk)
-
 
 def _nest(errors: dict[str, list[str]]) -> dict[str, Any]:
     nested: dict[str, Any] = {}
@@ -134,36 +152,64 @@ def _nest(errors: dict[str, list[str]]) -> dict[str, Any]:
     return nested
 
 
-def _send_back_to_queue(profile: Profile) -> None:
+def _send_back_to_queue(profile: Profile, user: User) -> list[str]:
     profile.verification_status = VerificationStatus.PENDING
     profile.submitted_at = timezone.now()
     profile.reviewed_at = None
+    profile.reviewed_by = None
     profile.admin_notes = "Identity details changed after approval."
-    accounts_services.user_set_approved(user=profile.user, approved=False)
+    accounts_services.user_set_approved(user=user, approved=False)
+    return ["verification_status", "submitted_at", "reviewed_at", "reviewed_by", "admin_notes"]
 
 
 def profile_submit(*, profile: Profile) -> Profile:
-    """Put the member in the verification queue (again, after a rejection or an edit)."""
-    if profile.verification_status == VerificationStatus.APPROVED:
-        return profile
-    profile.verification_status = VerificationStatus.PENDING
-    profile.submitted_at = timezone.now()
-    profile.save(update_fields=["verification_status", "submitted_at", "updated_at"])
-    return profile
+    """Put the member in the verification queue: after completing the profile, or again after
+    a rejection. A member already waiting keeps their place."""
+    with transaction.atomic():
+        locked = Profile.objects.select_for_update().get(pk=profile.pk)
+        if locked.verification_status in (VerificationStatus.APPROVED, VerificationStatus.PENDING):
+            return locked
+        locked.verification_status = VerificationStatus.PENDING
+        locked.submitted_at = timezone.now()
+        locked.reviewed_at = None
+        locked.reviewed_by = None
+        locked.admin_notes = ""
+        locked.save(
+            update_fields=[
+                "verification_status",
+                "submitted_at",
+                "reviewed_at",
+                "reviewed_by",
+                "admin_notes",
+                "updated_at",
+            ]
+        )
+    return locked
 
 
 def verification_record(
     *, profile: Profile, reviewer: User, approved: bool, notes: str = ""
 ) -> Profile:
-    """Store a moderator's decision on the profile and the account's `admin_approved`."""
+    """Store a moderator's decision on a pending profile and the account's `admin_approved`.
+
+    The row is locked, and only a pending profile is decided: two moderators deciding at once
+    (or a decision racing the member's edit) end in one decision, the other gets 409.
+    """
     with transaction.atomic():
-        profile.verification_status = (
+        locked = Profile.objects.select_for_update().select_related("user").get(pk=profile.pk)
+        if locked.verification_status != VerificationStatus.PENDING:
+            raise ApiError(
+                f"Only a pending profile can be decided; this one is {locked.verification_status}.",
+                "not_pending",
+                409,
+            )
+        locked.verification_status = (
             VerificationStatus.APPROVED if approved else VerificationStatus.REJECTED
         )
-        profile.reviewed_at = timezone.now()
-        profile.reviewed_by = reviewer
-        profile.admin_notes = notes
-        profile.save(
+        locked.reviewed_at = timezone.now()
+        locked.reviewed_by = reviewer
+        locked.admin_notes = notes
+        locked.save(
             update_fields=[
                 "verification_status",
                 "reviewed_at",
@@ -172,9 +218,11 @@ def verification_record(
                 "updated_at",
             ]
         )
-        accounts_services.user_set_approved(user=profile.user, approved=approved)
-    return profile
+        accounts_services.user_set_approved(user=locked.user, approved=approved)
+    return locked
 
 
-def profile_touch(*, profile: Profile) -> None:
-    Profile.objects.filter(pk=profile.pk).update(last_active_at=timezone.now())
+def profile_touch(*, user_id: Any) -> None:
+    """The member was active now (a login or a token refresh: at least every 15 minutes while
+    the app is in use)."""
+    Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())

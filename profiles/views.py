@@ -23,7 +23,7 @@ def own_profile_response(profile: Any, request: Request) -> Response:
 class MyProfileView(APIView):
     @extend_schema(tags=TAG, responses={200: serializers.OwnProfileOut})
     def get(self, request: Request) -> Response:
-        return own_profile_response(selectors.own_profile(user=request.user), request)
+        return own_profile_response(services.profile_for_member(user=request.user), request)
 
     @extend_schema(
         tags=TAG, request=serializers.ProfileUpdateIn, responses={200: serializers.OwnProfileOut}
@@ -32,7 +32,7 @@ class MyProfileView(APIView):
         data = serializers.ProfileUpdateIn(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         profile = services.profile_update(
-            profile=selectors.own_profile(user=request.user), sections=data.validated_data
+            profile=services.profile_for_member(user=request.user), sections=data.validated_data
         )
         return own_profile_response(profile, request)
 
@@ -82,7 +82,9 @@ class DashboardView(APIView):
         },
     )
     def get(self, request: Request) -> Response:
-        data = selectors.dashboard(viewer=request.user)
+        data = selectors.dashboard(
+            viewer=request.user, profile=services.profile_for_member(user=request.user)
+        )
         profile = serializers.OwnProfileOut(data.pop("profile"), context={"viewer": request.user})
         body = profile.data
         return Response(

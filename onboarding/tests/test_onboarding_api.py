@@ -305,3 +305,144 @@ def test_no_response_to_another_member_carries_contact_details(api, client_for):
     for body in bodies:
         for secret in secrets:
             assert secret.encode() not in body
+
+
+def test_moderator_cannot_verify_their_own_profile(api, client_for):
+    moderator = make_moderator()
+    make_member(user=moderator, approved=False)  # a moderator who is also a member
+    client = client_for(moderator)
+
+    response = client.post(verify(moderator.pk, "true"), {}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "own_profile"
+
+
+def test_only_pending_profiles_are_decided(api, client_for):
+    user_id = queued_member(api, client_for, "9447000011")
+    moderator = client_for(make_moderator())
+    moderator.post(verify(user_id, "false"), {"notes": "Blurry photo"}, format="json")
+
+    again = moderator.post(verify(user_id, "true"), {}, format="json")
+
+    assert again.status_code == 409
+    assert again.json()["code"] == "not_pending"
+    assert AuditLog.objects.filter(action=AuditAction.VERIFICATION_DECISION).count() == 1
+
+
+def test_another_members_id_with_a_bad_body_is_still_404(api, client_for):
+    victim_id = signup(api).json()["user_id"]
+
+    response = client_for(make_groom().user).post(complete(victim_id), {"junk": 1}, format="json")
+
+    assert response.status_code == 404
+
+
+def test_resubmitting_while_pending_keeps_the_queue_place(api, client_for):
+    user_id = queued_member(api, client_for, "9447000011")
+    first = Profile.objects.get(pk=user_id).submitted_at
+
+    client_for(User.objects.get(pk=user_id)).post(
+        complete(user_id), sections_payload(), format="json"
+    )
+
+    assert Profile.objects.get(pk=user_id).submitted_at == first
+
+
+def test_resubmission_after_rejection_clears_the_old_review(api, client_for):
+    user_id = queued_member(api, client_for, "9447000011")
+    client_for(make_moderator()).post(verify(user_id, "false"), {"notes": "Fix"}, format="json")
+
+    client_for(User.objects.get(pk=user_id)).post(
+        complete(user_id), sections_payload(), format="json"
+    )
+
+    profile = Profile.objects.get(pk=user_id)
+    assert profile.verification_status == "Pending"
+    assert profile.admin_notes == "" and profile.reviewed_at is None
+
+
+def test_queue_leaves_out_suspended_members(api, client_for):
+    user_id = queued_member(api, client_for, "9447000011")
+    User.objects.filter(pk=user_id).update(is_active=False)
+
+    body = client_for(make_moderator()).get("/api/v1/onboarding/admin/pending-verifications").json()
+
+    assert body["results"] == []
+
+
+@pytest.mark.parametrize("rows", [1, 20])
+def test_queue_query_count_does_not_grow_with_rows(client_for, django_assert_num_queries, rows):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    for i in range(rows):
+        profile = make_member(approved=False)
+        Profile.objects.filter(pk=profile.pk).update(
+            verification_status="Pending", submitted_at=timezone.now() - timedelta(minutes=i)
+        )
+    client = client_for(make_moderator())
+
+    with django_assert_num_queries(2):  # the token's user, the page of the queue
+        response = client.get("/api/v1/onboarding/admin/pending-verifications")
+
+    assert len(response.json()["results"]) == rows
+
+
+def test_no_contact_details_or_birth_date_reach_another_member(api, client_for):
+    bride = make_member(whatsapp="+919447055555")
+    groom = make_groom()
+    client = client_for(groom.user)
+    secrets = [bride.user.phone, bride.user.email, "+919447055555", "1996-04-14"]
+
+    bodies = [
+        client.get(f"/api/v1/profiles/{bride.user_id}").content,
+        client.get(f"/api/v1/profiles/{bride.user.profile_code}").content,
+    ]
+
+    for body in bodies:
+        for secret in secrets:
+            assert secret.encode() not in body
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_moderators_deciding_at_once_end_in_one_decision():
+    import threading
+
+    from django.db import connection
+
+    from onboarding import services
+
+    member = make_member(approved=False)
+    Profile.objects.filter(pk=member.pk).update(verification_status="Pending")
+    moderators = [make_moderator(), make_moderator()]
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def decide(moderator, approved: bool) -> None:
+        barrier.wait()
+        try:
+            services.verification_decide(
+                reviewer=moderator, member=member.user, approved=approved, notes="n"
+            )
+            outcomes.append("decided")
+        except Exception as exc:
+            outcomes.append(getattr(exc, "get_codes", lambda: repr(exc))())
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=decide, args=(moderators[0], True)),
+        threading.Thread(target=decide, args=(moderators[1], False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(map(str, outcomes)) == ["decided", "not_pending"]
+    assert AuditLog.objects.filter(action=AuditAction.VERIFICATION_DECISION).count() == 1
+    profile = Profile.objects.select_related("user").get(pk=member.pk)
+    assert profile.user.admin_approved == (profile.verification_status == "Approved")

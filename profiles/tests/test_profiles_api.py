@@ -273,15 +273,6 @@ def test_visibility_exclusion_seam_hides_both_ways(client_for):
     assert there == back == 404
 
 
-def test_profile_detail_costs_a_fixed_number_of_queries(client_for, django_assert_max_num_queries):
-    bride, groom = make_member(), make_groom()
-    client = client_for(groom.user)
-
-    with django_assert_max_num_queries(4):
-        # token user, public id lookup, the profile with its sections in one join
-        assert client.get(detail(bride.user_id)).status_code == 200
-
-
 # --- dashboard --------------------------------------------------------------------------------
 
 
@@ -303,3 +294,61 @@ def test_profiles_need_a_token(api):
 def test_districts_are_keralas_fourteen():
     kerala = [d for d in District.values if d not in {"outside_kerala", "abroad"}]
     assert len(kerala) == 14
+
+
+def test_member_registered_through_auth_gets_an_empty_profile(client_for):
+    user = UserFactory()
+
+    response = client_for(user).get(ME)
+
+    assert response.status_code == 200
+    assert response.json()["verification_status"] == "NotSubmitted"
+    assert response.json()["completion"] == 0
+
+
+def test_staff_have_no_member_profile(client_for):
+    response = client_for(make_moderator()).get(ME)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "no_profile"
+
+
+@pytest.mark.parametrize("bad", ["%00", "AU%00%00", "x" * 300, "AU12345", "AUOOOOOO"])
+def test_malformed_ids_are_404(client_for, bad):
+    groom = make_groom()
+
+    assert client_for(groom.user).get(f"/api/v1/profiles/{bad}").status_code == 404
+
+
+def test_an_empty_section_does_not_count_towards_completion(client_for):
+    user = UserFactory()
+    client = client_for(user)
+
+    before = client.get(ME).json()["completion"]
+    after = client.patch(ME, {"family": {}}, format="json").json()["completion"]
+
+    assert before == after == 0
+
+
+def test_login_records_last_activity(api):
+    from accounts.tests.factories import PASSWORD
+
+    bride = make_member()
+    assert bride.last_active_at is None
+
+    api.post(
+        "/api/v1/auth/login", {"identifier": bride.user.email, "password": PASSWORD}, format="json"
+    )
+
+    bride.refresh_from_db()
+    assert bride.last_active_at is not None
+
+
+def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_queries):
+    bride, groom = make_member(), make_groom()
+    client = client_for(groom.user)
+
+    # token user, the public id, the visible profile with its sections, the contact rule's
+    # visibility check
+    with django_assert_num_queries(4):
+        client.get(detail(bride.user_id))
