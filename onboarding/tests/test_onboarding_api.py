@@ -4,6 +4,7 @@ import pytest
 
 from accounts.models import AuditAction, AuditLog, User
 from accounts.tests.factories import PASSWORD, UserFactory, make_moderator
+from aurum.errors import ApiError
 from onboarding.signals import verification_decided
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member, sections_payload
@@ -428,8 +429,8 @@ def test_two_moderators_deciding_at_once_end_in_one_decision():
                 reviewer=moderator, member=member.user, approved=approved, notes="n"
             )
             outcomes.append("decided")
-        except Exception as exc:
-            outcomes.append(getattr(exc, "get_codes", lambda: repr(exc))())
+        except ApiError as exc:
+            outcomes.append(str(exc.get_codes()))
         finally:
             connection.close()
 
