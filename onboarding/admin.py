@@ -15,7 +15,7 @@ from aurum.net import client_ip
 from onboarding import services
 from onboarding.models import VerificationQueue
 from profiles.admin import SECTION_INLINES
-from profiles.choices import VerificationStatus
+from profiles.choices import CASTE_LABELS, VerificationStatus
 from profiles.selectors import QUEUE_ORDERING, age_on
 
 PROFILE_FIELDS = (
@@ -86,7 +86,7 @@ class VerificationQueueAdmin(admin.ModelAdmin):
         "gender",
         "age",
         "religion",
-        "caste",
+        "community",
         "district",
         "verification_status",
         "submitted_at",
@@ -168,6 +168,10 @@ class VerificationQueueAdmin(admin.ModelAdmin):
     @admin.display(description="Email")
     def email(self, obj: VerificationQueue) -> str:
         return obj.user.email or "—"
+
+    @admin.display(description="Community", ordering="caste")
+    def community(self, obj: VerificationQueue) -> str:
+        return CASTE_LABELS.get(obj.caste or "", obj.caste or "—")
 
     @admin.display(description="Age")
     def age(self, obj: VerificationQueue) -> int | None:

@@ -126,6 +126,7 @@ CASTES: dict[str, list[tuple[str, str]]] = {
 for _castes in CASTES.values():
     _castes.extend([("other", "Other"), ("no_caste", "Caste no bar / none")])
 ALL_CASTES = sorted({code for castes in CASTES.values() for code, _ in castes})
+CASTE_LABELS = {code: label for castes in CASTES.values() for code, label in castes}
 
 
 def caste_belongs_to(caste: str, religion: str) -> bool:

@@ -56,6 +56,7 @@ SURNAMES = {
     "namboothiri": ["Namboothiri", "Bhattathiri", "Potti"],
     Religion.CHRISTIAN: ["Kurian", "Varghese", "Thomas", "George", "Mathew", "Joseph", "Chacko"],
     Religion.MUSLIM: ["K", "P", "M", "V", "Kunju", "Haji", "Thangal"],
+    Religion.HINDU: ["K", "S", "R", "Mohan", "Kumar", "Das", "Raj"],
 }
 RELIGION_WEIGHTS = [(Religion.HINDU, 55), (Religion.MUSLIM, 26), (Religion.CHRISTIAN, 18)]
 KERALA = [d for d in District.values if d not in {"outside_kerala", "abroad"}]
@@ -124,7 +125,9 @@ def make_member(
     castes = [c for c, _ in CASTES[religion] if c not in {"other", "no_caste"}]
     caste = rng.choice(castes)
     first = rng.choice(FIRST_NAMES[(religion, gender)])
-    last = rng.choice(SURNAMES.get(caste) or SURNAMES.get(religion) or SURNAMES["nair"])
+    last = rng.choice(
+        SURNAMES.get(caste) or SURNAMES.get(caste.split("_")[0]) or SURNAMES[religion]
+    )
     age = rng.randint(21, 34) if gender == "female" else rng.randint(24, 39)
     born = today - timedelta(days=age * 365 + rng.randint(0, 364))
     height = round(rng.gauss(157 if gender == "female" else 170, 6))
