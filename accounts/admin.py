@@ -18,6 +18,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import services
 from accounts.models import AuditLog, Role, User
 from accounts.phone import InvalidPhone, normalize_phone
+from aurum.admin_site import ReadOnlyAdminMixin
 from aurum.net import client_ip
 
 
@@ -178,22 +179,13 @@ class AuditedPasswordChangeView(PasswordChangeView):
 
 
 @admin.register(AuditLog)
-class AuditLogAdmin(admin.ModelAdmin):
+class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("created_at", "action", "actor_label", "target_type", "target_id", "ip")
     list_filter = ("action", "target_type", "created_at")
     search_fields = ("actor_label", "target_id", "ip", "actor__email", "actor__phone")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
     readonly_fields = [f.name for f in AuditLog._meta.fields]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 # simplejwt's admin shows whole refresh tokens: anyone who can read them can take over the

@@ -244,6 +244,16 @@ def tokens_revoke_all(
     return len(revoked)
 
 
+def _end_other_sessions(
+    *, user: User, keep_session_id: str | None, action: AuditAction, ip: str | None
+) -> None:
+    """After a change that makes older sessions suspect: they end, and the record says so."""
+    revoked = tokens_revoke_all(user=user, keep_session_id=keep_session_id)
+    audit_record(
+        action=action, actor=user, target=user, ip=ip, metadata={"sessions_revoked": revoked}
+    )
+
+
 # --- Login ------------------------------------------------------------------------------------
 
 
@@ -480,13 +490,8 @@ def password_change(
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
-        revoked = tokens_revoke_all(user=user, keep_session_id=session_id)
-        audit_record(
-            action=AuditAction.PASSWORD_CHANGE,
-            actor=user,
-            target=user,
-            ip=ip,
-            metadata={"sessions_revoked": revoked},
+        _end_other_sessions(
+            user=user, keep_session_id=session_id, action=AuditAction.PASSWORD_CHANGE, ip=ip
         )
 
 
@@ -529,13 +534,8 @@ def mfa_confirm(
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        revoked = tokens_revoke_all(user=user, keep_session_id=session_id)
-        audit_record(
-            action=AuditAction.MFA_ENABLED,
-            actor=user,
-            target=user,
-            ip=ip,
-            metadata={"sessions_revoked": revoked},
+        _end_other_sessions(
+            user=user, keep_session_id=session_id, action=AuditAction.MFA_ENABLED, ip=ip
         )
 
 

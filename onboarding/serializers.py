@@ -2,20 +2,16 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from accounts.serializers import PhoneField
+from accounts.serializers import PhoneField, RegisterSerializer
 from aurum.serializers import StrictSerializer
 from profiles.choices import CreatedBy, VerificationStatus
 
 
-class SignupIn(StrictSerializer):
+class SignupIn(RegisterSerializer):
+    """`auth/register`'s body with the phone required, plus onboarding's own fields."""
+
     phone = PhoneField()
-    email = serializers.EmailField(
-        required=False, allow_null=True, allow_blank=True, max_length=254
-    )
     whatsapp = PhoneField(required=False, allow_null=True, allow_blank=True)
-    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
-    first_name = serializers.CharField(max_length=60)
-    last_name = serializers.CharField(max_length=60, required=False, allow_blank=True, default="")
     created_by = serializers.ChoiceField(
         choices=CreatedBy.choices, required=False, default=CreatedBy.SELF
     )

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from aurum.admin_site import ReadOnlyAdminMixin
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
 
 
@@ -45,21 +46,12 @@ SECTION_INLINES = [EducationInline, CareerInline, FamilyInline, PreferencesInlin
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("user", "gender", "religion", "caste", "district", "verification_status")
     list_filter = ("verification_status", "gender", "religion", "district", "is_hidden")
     search_fields = ("user__profile_code", "user__phone", "user__email", "user__first_name")
     list_select_related = ("user",)
     inlines = SECTION_INLINES
     readonly_fields = ("user", "verification_status", "submitted_at", "reviewed_at", "reviewed_by")
-
     # Profiles change through the services (the app, or complete-profile for staff), where the
     # rules between fields live; here they are for reading.
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
