@@ -7,6 +7,7 @@ from aurum import errors, health
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("onboarding/", include("onboarding.urls")),
+    path("moderation/", include("moderation.urls")),
     path("", include("profiles.urls")),
 ]
 

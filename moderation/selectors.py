@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from moderation.models import Block, Report, ReportStatus
+
+
+def is_blocked(a: User, b: User) -> bool:
+    """True when either member blocks the other."""
+    return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def hidden_from(viewer: User) -> Q:
+    """Profiles `viewer` must not see: blocked either way, or held for review after several
+    reports. Registered with the visibility rule in profiles (moderation/apps.py)."""
+    return (
+        Q(user_id__in=Block.objects.filter(blocker=viewer).values("blocked"))
+        | Q(user_id__in=Block.objects.filter(blocked=viewer).values("blocker"))
+        | Q(
+            user_id__in=Report.objects.filter(status=ReportStatus.PENDING, flagged=True).values(
+                "reported"
+            )
+        )
+    )
+
+
+def blocks_of(*, viewer: User) -> QuerySet[Block]:
+    return Block.objects.filter(blocker=viewer).select_related("blocked")
+
+
+def report_queue(*, status: str | None = ReportStatus.PENDING) -> QuerySet[Report]:
+    """Flagged members first (several reporters), then oldest first."""
+    reports = Report.objects.select_related("reporter", "reported", "resolved_by")
+    if status:
+        reports = reports.filter(status=status)
+    return reports.order_by("-flagged", "created_at", "pk")
+
+
+def reports_about(*, member: User) -> QuerySet[Report]:
+    return Report.objects.filter(reported=member).select_related("reporter").order_by("-created_at")
+
+
+def report_by_id(*, value: str) -> Report | None:
+    try:
+        return Report.objects.filter(pk=uuid.UUID(str(value))).first()
+    except ValueError:
+        return None

@@ -1,0 +1,129 @@
+"""Blocks, reports and moderators' decisions on them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import services as accounts_services
+from accounts.models import AuditAction, User
+from aurum.errors import ApiError
+from moderation.models import Block, Report, ReportAction, ReportStatus
+from moderation.signals import report_resolved
+from profiles import selectors as profile_selectors
+
+AUTO_FLAG_REPORTERS = 3
+AUTO_FLAG_WINDOW = timedelta(days=7)
+
+
+def _not_found() -> ApiError:
+    return ApiError("Not found.", "not_found", 404)
+
+
+def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
+    """Idempotent: blocking twice returns the first block (created=False)."""
+    if blocked is None:
+        raise _not_found()
+    if blocked.pk == blocker.pk:
+        raise ApiError("You cannot block yourself.", "self_block", 400)
+    existing = Block.objects.filter(blocker=blocker, blocked=blocked).first()
+    if existing is not None:
+        return existing, False
+    if not profile_selectors.can_see(viewer=blocker, owner=blocked):
+        raise _not_found()
+    try:
+        with transaction.atomic():
+            return Block.objects.create(blocker=blocker, blocked=blocked), True
+    except IntegrityError:  # the same block, made by a request racing this one
+        return Block.objects.get(blocker=blocker, blocked=blocked), False
+
+
+def block_delete(*, blocker: User, blocked: User | None) -> None:
+    """Idempotent: removing a block that is not there is no error."""
+    if blocked is not None:
+        Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+
+
+def report_create(
+    *, reporter: User, reported: User | None, reason: str, details: str = ""
+) -> Report:
+    """One open report per reporter and member (409 for a second). A member may report someone
+    they see, or someone they blocked. Three different reporters within seven days hold the
+    member out of sight until a moderator looks."""
+    if reported is None:
+        raise _not_found()
+    if reported.pk == reporter.pk:
+        raise ApiError("You cannot report yourself.", "self_report", 400)
+    blocked_by_me = Block.objects.filter(blocker=reporter, blocked=reported).exists()
+    if not blocked_by_me and not profile_selectors.can_see(viewer=reporter, owner=reported):
+        raise _not_found()
+    try:
+        with transaction.atomic():
+            report = Report.objects.create(
+                reporter=reporter, reported=reported, reason=reason, details=details
+            )
+            _auto_flag(reported)
+    except IntegrityError as exc:
+        raise ApiError(
+            "You already have an open report about this member.", "duplicate", 409
+        ) from exc
+    report.refresh_from_db(fields=["flagged"])
+    return report
+
+
+def _auto_flag(reported: User) -> None:
+    since = timezone.now() - AUTO_FLAG_WINDOW
+    reporters = (
+        Report.objects.filter(reported=reported, created_at__gte=since)
+        .values("reporter")
+        .distinct()
+        .count()
+    )
+    if reporters >= AUTO_FLAG_REPORTERS:
+        Report.objects.filter(reported=reported, status=ReportStatus.PENDING).update(flagged=True)
+
+
+def report_resolve(
+    *, moderator: User, report: Report | None, action: str, notes: str, ip: str | None = None
+) -> Report:
+    """Close a report: dismiss, warn the member, or suspend the account (which revokes its
+    tokens, closes its sockets and hides it everywhere). Audited; the reporter hears of it
+    through `report_resolved`."""
+    if report is None:
+        raise _not_found()
+    if not moderator.is_staff:
+        raise ApiError("Staff only.", "permission_denied", 403)
+    action = ReportAction(action)
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().select_related("reported").get(pk=report.pk)
+        if locked.status != ReportStatus.PENDING:
+            raise ApiError("This report is already resolved.", "already_resolved", 409)
+        if locked.reported_id == moderator.pk:
+            raise ApiError("Nobody resolves a report about themselves.", "own_report", 403)
+        locked.status = ReportStatus.RESOLVED
+        locked.action = action
+        locked.notes = notes
+        locked.resolved_by = moderator
+        locked.resolved_at = timezone.now()
+        locked.save()
+        accounts_services.audit_record(
+            action=AuditAction.REPORT_RESOLUTION,
+            actor=moderator,
+            target=locked.reported,
+            ip=ip,
+            metadata={"report": str(locked.pk), "action": action.value, "reason": locked.reason},
+        )
+        if action == ReportAction.SUSPEND and locked.reported.is_active:
+            accounts_services.user_set_active(
+                actor=moderator,
+                user=locked.reported,
+                active=False,
+                reason=f"report {locked.pk}: {locked.reason}",
+                ip=ip,
+            )
+        transaction.on_commit(
+            lambda: report_resolved.send(sender=Report, report=locked, action=action.value)
+        )
+    return locked
