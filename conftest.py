@@ -45,6 +45,12 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
     settings.AURUM_CODE_SEND_ASYNC = False  # the outbox is read right after the request
+    settings.NOTIFY_SEND_ASYNC = False
+    settings.NOTIFY_SMS_BACKEND = "notifications.backends.MemoryBackend"
+    settings.NOTIFY_PUSH_BACKEND = "notifications.backends.MemoryBackend"
+    from notifications.backends import MemoryBackend
+
+    MemoryBackend.sent.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
     from accounts.senders import MemorySender
 

@@ -300,6 +300,12 @@ AURUM_CODE_SENDER = env(
 
 AURUM_CODE_SEND_ASYNC = env_bool("AURUM_CODE_SEND_ASYNC", True)
 
+# Notifications' outside channels (email uses EMAIL_BACKEND).
+NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "notifications.backends.LogSmsBackend")
+NOTIFY_PUSH_BACKEND = env("NOTIFY_PUSH_BACKEND", "notifications.backends.LogPushBackend")
+NOTIFY_SEND_ASYNC = env_bool("NOTIFY_SEND_ASYNC", True)
+FCM_PROJECT_ID = env("FCM_PROJECT_ID")
+
 OTP_TOTP_ISSUER = "Aurum"
 # The django-otp admin pages must not show TOTP secrets (they would defeat MFA).
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True

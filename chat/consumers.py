@@ -45,6 +45,9 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type: {kind!r}."}
         )
 
+    async def notification_new(self, event: dict[str, Any]) -> None:
+        await self.send_json({"type": "notification.new", "notification": event["notification"]})
+
     async def session_revoked(self, event: dict[str, Any]) -> None:
         """The account was suspended or closed: drop every connection it has."""
         await self.close(code=WS_UNAUTHORIZED)

@@ -11,7 +11,8 @@ from accounts import services as accounts_services
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
 from moderation.models import Block, Report, ReportAction, ReportStatus
-from moderation.signals import report_resolved
+from notifications.models import Kind
+from notifications.services import notify
 from profiles import selectors as profile_selectors
 
 AUTO_FLAG_REPORTERS = 3
@@ -90,7 +91,7 @@ def report_resolve(
 ) -> Report:
     """Close a report: dismiss, warn the member, or suspend the account (which revokes its
     tokens, closes its sockets and hides it everywhere). Audited; the reporter hears of it
-    through `report_resolved`."""
+    notified, and so is the reported member when warned or suspended."""
     if report is None:
         raise _not_found()
     if not moderator.is_staff:
@@ -123,7 +124,30 @@ def report_resolve(
                 reason=f"report {locked.pk}: {locked.reason}",
                 ip=ip,
             )
-        transaction.on_commit(
-            lambda: report_resolved.send(sender=Report, report=locked, action=action.value)
-        )
+        _tell_about_resolution(locked, action)
     return locked
+
+
+def _tell_about_resolution(report: Report, action: ReportAction) -> None:
+    notify(
+        recipient=report.reporter,
+        kind=Kind.REPORT_RESOLVED,
+        title="Thank you: your report was reviewed",
+        body="A moderator looked into your report and took action where it was needed.",
+        data={"report": str(report.pk)},
+    )
+    if action == ReportAction.WARN:
+        notify(
+            recipient=report.reported,
+            kind=Kind.WARNING,
+            title="A warning from the Aurum moderators",
+            body=report.notes
+            or "A member reported your conduct. Please keep to Aurum's community rules.",
+        )
+    elif action == ReportAction.SUSPEND:
+        notify(
+            recipient=report.reported,
+            kind=Kind.SUSPENSION,
+            title="Your Aurum account is suspended",
+            body="Your account was suspended after a report. Write to support to appeal.",
+        )

@@ -9,7 +9,8 @@ from django.db import transaction
 from accounts import services as accounts_services
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
-from onboarding.signals import verification_decided
+from notifications.models import Kind
+from notifications.services import notify
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 from profiles.choices import CreatedBy, VerificationStatus
@@ -104,7 +105,7 @@ def verification_decide(
     ip: str | None = None,
 ) -> Profile:
     """A moderator approves (the member becomes visible) or rejects (the member may edit and
-    resubmit). Audited; the member hears about it through `verification_decided`."""
+    resubmit). Audited; the member is notified."""
     profile = member_profile_for(actor=reviewer, member=member)
     problem = verification_problem(
         reviewer=reviewer, profile=profile, approved=approved, notes=notes
@@ -122,9 +123,19 @@ def verification_decide(
             ip=ip,
             metadata={"approved": approved, "notes": notes.strip()[:500]},
         )
-        transaction.on_commit(
-            lambda: verification_decided.send(
-                sender=Profile, profile=profile, approved=approved, notes=notes
+        if approved:
+            notify(
+                recipient=profile.user,
+                kind=Kind.VERIFICATION_APPROVED,
+                title="Your profile is approved",
+                body="Members can now find you. Welcome to Aurum!",
             )
-        )
+        else:
+            notify(
+                recipient=profile.user,
+                kind=Kind.VERIFICATION_REJECTED,
+                title="Your profile needs changes",
+                body=f"A moderator says: {notes.strip()} Edit your profile and submit it again.",
+                data={"notes": notes.strip()},
+            )
     return profile

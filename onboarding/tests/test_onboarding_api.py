@@ -5,7 +5,6 @@ import pytest
 from accounts.models import AuditAction, AuditLog, User
 from accounts.tests.factories import PASSWORD, UserFactory, make_moderator
 from aurum.errors import ApiError
-from onboarding.signals import verification_decided
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member, sections_payload
 
@@ -208,23 +207,15 @@ def test_queue_is_staff_only_and_oldest_first(api, client_for):
     assert "next" in as_staff.json()
 
 
-def test_approval_makes_member_visible_audits_and_signals(
-    api, client_for, django_capture_on_commit_callbacks
-):
+def test_approval_makes_member_visible_audits_and_notifies(api, client_for):
+    from notifications.models import Notification
+
     user_id = queued_member(api, client_for, "9447000011")
     groom = make_groom()
     moderator = make_moderator()
-    heard = []
-    verification_decided.connect(
-        lambda sender, **kw: heard.append(kw["approved"]), weak=False, dispatch_uid="t"
-    )
     assert client_for(groom.user).get(f"/api/v1/profiles/{user_id}").status_code == 404
 
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client_for(moderator).post(
-            verify(user_id, "true"), {"notes": "ok"}, format="json"
-        )
-    verification_decided.disconnect(dispatch_uid="t")
+    response = client_for(moderator).post(verify(user_id, "true"), {"notes": "ok"}, format="json")
 
     assert response.status_code == 200, response.content
     assert response.json()["verification_status"] == "Approved"
@@ -232,7 +223,8 @@ def test_approval_makes_member_visible_audits_and_signals(
     assert client_for(groom.user).get(f"/api/v1/profiles/{user_id}").status_code == 200
     record = AuditLog.objects.get(action=AuditAction.VERIFICATION_DECISION)
     assert record.actor == moderator and record.metadata["approved"] is True
-    assert heard == [True]
+    note = Notification.objects.get(recipient_id=user_id)
+    assert note.kind == "verification_approved"
 
 
 def test_rejection_keeps_member_hidden_and_lets_them_resubmit(api, client_for):

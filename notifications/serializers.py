@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from aurum.serializers import StrictSerializer
+from notifications.models import Kind, Platform
+
+
+class NotificationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    body = serializers.CharField()
+    data = serializers.DictField()
+    read = serializers.SerializerMethodField()
+    read_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+
+    def get_read(self, obj: object) -> bool:
+        return getattr(obj, "read_at", None) is not None
+
+
+class MarkReadIn(StrictSerializer):
+    ids = serializers.ListField(child=serializers.UUIDField(), required=False, max_length=500)
+    all = serializers.BooleanField(required=False, default=False)
+
+    def validate(self, attrs: dict) -> dict:
+        if not attrs.get("all") and not attrs.get("ids"):
+            raise serializers.ValidationError({"ids": ["Give ids, or all: true."]})
+        return attrs
+
+
+class MarkReadOut(serializers.Serializer):
+    marked = serializers.IntegerField()
+    unread_count = serializers.IntegerField()
+
+
+class DeviceIn(StrictSerializer):
+    token = serializers.CharField(max_length=4096)
+    platform = serializers.ChoiceField(choices=Platform.choices)
+
+
+class DeviceOut(serializers.Serializer):
+    token = serializers.CharField()
+    platform = serializers.CharField()
+    last_seen_at = serializers.DateTimeField()
+
+
+class PreferencesIO(StrictSerializer):
+    email = serializers.BooleanField(required=False)
+    sms = serializers.BooleanField(required=False)
+    push = serializers.BooleanField(required=False)
+    muted_kinds = serializers.ListField(
+        child=serializers.ChoiceField(choices=Kind.choices), required=False, max_length=50
+    )

@@ -1,0 +1,138 @@
+"""`notify`: the one way any app tells a member something."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.models import User
+from aurum import events
+from notifications import backends
+from notifications.models import DeviceToken, Kind, Notification, Platform, Preferences
+
+logger = logging.getLogger("aurum.notifications")
+_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aurum-notify")
+
+
+def serialize(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": str(notification.id),
+        "kind": notification.kind,
+        "title": notification.title,
+        "body": notification.body,
+        "data": notification.data,
+        "read": notification.read_at is not None,
+        "created_at": notification.created_at.isoformat().replace("+00:00", "Z"),
+    }
+
+
+def preferences_of(user: User) -> Preferences:
+    prefs, _ = Preferences.objects.get_or_create(user=user)
+    return prefs
+
+
+def notify(
+    *,
+    recipient: User,
+    kind: Kind | str,
+    title: str,
+    body: str = "",
+    data: dict[str, Any] | None = None,
+) -> Notification:
+    """Store the in-app notification, then — after the surrounding transaction commits — push
+    it live to the member's connections and hand it to the outside channels their preferences
+    allow. An outside channel failing never loses the notification nor fails the caller."""
+    notification = Notification.objects.create(
+        recipient=recipient, kind=kind, title=title[:140], body=body, data=data or {}
+    )
+    events.send_to_user(
+        recipient.pk, {"type": "notification.new", "notification": serialize(notification)}
+    )
+    transaction.on_commit(lambda: _deliver_outside(notification))
+    return notification
+
+
+def _deliver_outside(notification: Notification) -> None:
+    recipient = notification.recipient
+    prefs = preferences_of(recipient)
+    if notification.kind in prefs.muted_kinds:
+        return
+    jobs: list[tuple[str, Callable[[], None]]] = []
+    if prefs.email and recipient.email:
+        jobs.append(("email", lambda: _send_email(notification)))
+    if prefs.sms and recipient.phone:
+        text = f"Aurum: {notification.title}. {notification.body}"[:320]
+        jobs.append(("sms", lambda: backends.sms_backend().send(phone=recipient.phone, text=text)))
+    tokens = list(DeviceToken.objects.filter(user=recipient).values_list("token", flat=True))
+    if prefs.push and tokens:
+        jobs.append(
+            (
+                "push",
+                lambda: backends.push_backend().send(
+                    tokens=tokens,
+                    title=notification.title,
+                    body=notification.body,
+                    data={"kind": notification.kind, "id": str(notification.id)},
+                ),
+            )
+        )
+    for channel, job in jobs:
+        if settings.NOTIFY_SEND_ASYNC:
+            _pool.submit(_guarded, channel, job)
+        else:
+            _guarded(channel, job)
+
+
+def _guarded(channel: str, job: Callable[[], None]) -> None:
+    try:
+        job()
+    except Exception:  # an outside channel failing must not reach the member's request
+        logger.exception("notification by %s failed", channel)
+
+
+def _send_email(notification: Notification) -> None:
+    context = {"notification": notification, "user": notification.recipient}
+    send_mail(
+        subject=f"Aurum: {notification.title}",
+        message=render_to_string("notifications/email.txt", context),
+        html_message=render_to_string("notifications/email.html", context),
+        from_email=None,
+        recipient_list=[notification.recipient.email],
+    )
+
+
+def mark_read(*, user: User, ids: list[Any] | None = None, everything: bool = False) -> int:
+    unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if not everything:
+        unread = unread.filter(pk__in=ids or [])
+    return unread.update(read_at=timezone.now())
+
+
+def device_register(
+    *, user: User, token: str, platform: Platform | str
+) -> tuple[DeviceToken, bool]:
+    """Idempotent; a token seen under another account moves to this one."""
+    device, created = DeviceToken.objects.update_or_create(
+        token=token, defaults={"user": user, "platform": platform}
+    )
+    return device, created
+
+
+def device_remove(*, user: User, token: str) -> None:
+    DeviceToken.objects.filter(user=user, token=token).delete()
+
+
+def preferences_update(*, user: User, changes: dict[str, Any]) -> Preferences:
+    prefs = preferences_of(user)
+    for field, value in changes.items():
+        setattr(prefs, field, value)
+    prefs.save()
+    return prefs

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.core import mail
+
+from accounts.services import tokens_issue
+from accounts.tests.factories import UserFactory, make_moderator
+from notifications import services
+from notifications.backends import FcmPushBackend, MemoryBackend
+from notifications.models import DeviceToken, Notification
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/api/v1/notifications/"
+
+
+def note(user, kind="warning", title="Hello", **kwargs):
+    return services.notify(recipient=user, kind=kind, title=title, body="Body", **kwargs)
+
+
+# --- notify -----------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_notification_reaches_a_connected_websocket():
+    from aurum.asgi import application
+
+    user = await database_sync_to_async(UserFactory)()
+    token = await database_sync_to_async(lambda: tokens_issue(user=user).access_token)()
+    ws = WebsocketCommunicator(application, f"/ws/chat?token={token}")
+    assert (await ws.connect())[0]
+
+    stored = await database_sync_to_async(note)(user, title="Your profile is approved")
+    frame = await ws.receive_json_from(timeout=5)
+
+    assert frame["type"] == "notification.new"
+    assert frame["notification"]["id"] == str(stored.id)
+    assert frame["notification"]["title"] == "Your profile is approved"
+    await ws.disconnect()
+
+
+def test_email_goes_out_by_default_sms_does_not(django_capture_on_commit_callbacks):
+    user = UserFactory(email="anjali@example.com", phone="+919847012345")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note(user, title="Your profile is approved")
+
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["anjali@example.com"]
+    assert "Your profile is approved" in mail.outbox[0].subject
+    assert "Dear" in mail.outbox[0].body and mail.outbox[0].alternatives
+    assert [m for m in MemoryBackend.sent if "phone" in m] == []
+
+
+def test_preferences_choose_channels_and_muted_kinds(
+    client_for, django_capture_on_commit_callbacks
+):
+    user = UserFactory(email="anjali@example.com", phone="+919847012345")
+    client = client_for(user)
+    client.patch(
+        "/api/v1/notifications/preferences",
+        {"email": False, "sms": True, "muted_kinds": ["report_resolved"]},
+        format="json",
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note(user, kind="warning")
+        note(user, kind="report_resolved")
+
+    assert mail.outbox == []
+    sms = [m for m in MemoryBackend.sent if "phone" in m]
+    assert len(sms) == 1 and sms[0]["phone"] == "+919847012345"
+    assert Notification.objects.filter(recipient=user).count() == 2  # in-app always kept
+
+
+def test_push_goes_to_every_device(client_for, django_capture_on_commit_callbacks):
+    user = UserFactory()
+    client = client_for(user)
+    for token, platform in [("tok-android", "android"), ("tok-ios", "ios")]:
+        client.post(
+            "/api/v1/notifications/devices", {"token": token, "platform": platform}, format="json"
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note(user)
+
+    pushes = [m for m in MemoryBackend.sent if "tokens" in m]
+    assert len(pushes) == 1 and sorted(pushes[0]["tokens"]) == ["tok-android", "tok-ios"]
+
+
+def test_a_failing_channel_loses_nothing(settings, django_capture_on_commit_callbacks):
+    settings.EMAIL_BACKEND = "no.such.Backend"
+    user = UserFactory()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        stored = note(user)
+
+    assert Notification.objects.filter(pk=stored.pk).exists()
+
+
+def test_fcm_backend_builds_v1_messages():
+    sent = []
+    backend = FcmPushBackend(
+        project_id="aurum-prod", transport=lambda url, msg: sent.append((url, msg))
+    )
+
+    backend.send(tokens=["a", "b"], title="T", body="B", data={"kind": "warning", "n": 1})
+
+    assert [m["message"]["token"] for _, m in sent] == ["a", "b"]
+    assert sent[0][0] == "https://fcm.googleapis.com/v1/projects/aurum-prod/messages:send"
+    assert sent[0][1]["message"]["data"] == {"kind": "warning", "n": "1"}
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+def test_list_is_newest_first_with_unread_count(client_for):
+    user, other = UserFactory(), UserFactory()
+    first, second = note(user, title="first"), note(user, title="second")
+    note(other, title="not yours")
+
+    body = client_for(user).get(LIST).json()
+
+    assert [n["title"] for n in body["results"]] == ["second", "first"]
+    assert body["unread_count"] == 2
+    assert {"next", "previous"} <= set(body)
+    assert first.id and second.id
+
+
+def test_mark_read_by_ids_and_all(client_for):
+    user, other = UserFactory(), UserFactory()
+    a, b = note(user), note(user)
+    foreign = note(other)
+    client = client_for(user)
+
+    by_ids = client.post(
+        "/api/v1/notifications/mark-read", {"ids": [str(a.id), str(foreign.id)]}, format="json"
+    ).json()
+    everything = client.post("/api/v1/notifications/mark-read", {"all": True}, format="json").json()
+
+    assert by_ids == {"marked": 1, "unread_count": 1}
+    assert everything == {"marked": 1, "unread_count": 0}
+    assert Notification.objects.get(pk=foreign.pk).read_at is None
+    assert b.id
+
+
+@pytest.mark.parametrize(
+    "body", [{}, {"ids": ["not-a-uuid"]}, {"all": "maybe"}, {"ids": [], "all": False}]
+)
+def test_mark_read_bad_input(client_for, body):
+    response = client_for(UserFactory()).post(
+        "/api/v1/notifications/mark-read", body, format="json"
+    )
+
+    assert response.status_code == 400
+
+
+def test_devices_register_idempotently_move_and_delete(client_for):
+    first, second = UserFactory(), UserFactory()
+    body = {"token": "fcm:abc", "platform": "android"}
+
+    created = client_for(first).post("/api/v1/notifications/devices", body, format="json")
+    again = client_for(first).post("/api/v1/notifications/devices", body, format="json")
+    moved = client_for(second).post("/api/v1/notifications/devices", body, format="json")
+
+    assert (created.status_code, again.status_code, moved.status_code) == (201, 200, 200)
+    assert DeviceToken.objects.get().user == second
+    assert client_for(first).delete("/api/v1/notifications/devices/fcm:abc").status_code == 204
+    assert DeviceToken.objects.count() == 1  # not first's any more: untouched
+    assert client_for(second).delete("/api/v1/notifications/devices/fcm:abc").status_code == 204
+    assert DeviceToken.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"token": "x", "platform": "symbian"}, {"platform": "ios"}, {"token": "", "platform": "ios"}],
+)
+def test_device_bad_input(client_for, body):
+    response = client_for(UserFactory()).post("/api/v1/notifications/devices", body, format="json")
+
+    assert response.status_code == 400
+    assert DeviceToken.objects.count() == 0
+
+
+def test_preferences_refuse_unknown_kinds(client_for):
+    response = client_for(UserFactory()).patch(
+        "/api/v1/notifications/preferences", {"muted_kinds": ["gossip"]}, format="json"
+    )
+
+    assert response.status_code == 400
+
+
+# --- events wired -----------------------------------------------------------------------------
+
+
+def test_report_resolution_tells_the_reporter_and_warns_the_member(client_for):
+    bride, groom = make_member(), make_groom()
+    client_for(bride.user).post(
+        "/api/v1/moderation/report",
+        {"reported_user": str(groom.user_id), "reason": "harassment"},
+        format="json",
+    )
+    report_id = (
+        client_for(make_moderator())
+        .get("/api/v1/moderation/admin/reports")
+        .json()["results"][0]["id"]
+    )
+
+    client_for(make_moderator()).post(
+        f"/api/v1/moderation/admin/reports/{report_id}/resolve",
+        {"action": "warn", "notes": "Be respectful."},
+        format="json",
+    )
+
+    assert Notification.objects.get(recipient=bride.user).kind == "report_resolved"
+    warning = Notification.objects.get(recipient=groom.user)
+    assert warning.kind == "warning" and warning.body == "Be respectful."
