@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef
+from django.db.models.functions import TruncDate
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import (
@@ -64,3 +67,14 @@ def mfa_enabled(*, user: User) -> bool:
     if annotated is not None:
         return bool(annotated)
     return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+
+def signups_per_day(*, days: int) -> dict[date, int]:
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        User.objects.filter(date_joined__gte=since, role="user")
+        .annotate(day=TruncDate("date_joined"))
+        .values("day")
+        .annotate(n=Count("pk"))
+    )
+    return {row["day"]: row["n"] for row in rows}

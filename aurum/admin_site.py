@@ -36,6 +36,18 @@ class AurumAdminSite(admin.AdminSite):
             return False
         return not mfa_required_for(request.user) or request.user.is_verified()
 
+    def index(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        from moderation.console import bar_chart, console_numbers
+
+        numbers = console_numbers(days=30)
+        chart = bar_chart(
+            numbers["days"],
+            {"signups": numbers["signups"], "approvals": numbers["approvals"]},
+            {"signups": "#417690", "approvals": "#c28a00"},
+        )
+        context = {**(extra_context or {}), "console": numbers, "console_chart": chart}
+        return super().index(request, extra_context=context)
+
     def password_change(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         from accounts.admin import AuditedPasswordChangeView
 

@@ -29,6 +29,17 @@ class ResolveForm(forms.ModelForm):
         model = Report
         fields: tuple[str, ...] = ()
 
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("resolve_with"):
+            problem = services.resolution_problem(
+                moderator=self.moderator,  # type: ignore[attr-defined]
+                report=self.instance,
+            )
+            if problem is not None:
+                raise forms.ValidationError(str(problem.detail))
+        return data
+
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
@@ -85,6 +96,11 @@ class ReportAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Report]:
         return super().get_queryset(request).select_related("reported", "reporter", "resolved_by")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.moderator = request.user
+        return form
 
     def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:
         return ("status", "-flagged", "created_at")  # Pending before Resolved, flagged first

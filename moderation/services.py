@@ -86,6 +86,15 @@ def _auto_flag(reported: User) -> None:
         Report.objects.filter(reported=reported, status=ReportStatus.PENDING).update(flagged=True)
 
 
+def resolution_problem(*, moderator: User, report: Report) -> ApiError | None:
+    """Why `moderator` may not resolve `report`, or None. The admin's form asks it too."""
+    if report.status != ReportStatus.PENDING:
+        return ApiError("This report is already resolved.", "already_resolved", 409)
+    if report.reported_id == moderator.pk:
+        return ApiError("Nobody resolves a report about themselves.", "own_report", 403)
+    return None
+
+
 def report_resolve(
     *, moderator: User, report: Report | None, action: str, notes: str, ip: str | None = None
 ) -> Report:
@@ -99,10 +108,9 @@ def report_resolve(
     action = ReportAction(action)
     with transaction.atomic():
         locked = Report.objects.select_for_update().select_related("reported").get(pk=report.pk)
-        if locked.status != ReportStatus.PENDING:
-            raise ApiError("This report is already resolved.", "already_resolved", 409)
-        if locked.reported_id == moderator.pk:
-            raise ApiError("Nobody resolves a report about themselves.", "own_report", 403)
+        problem = resolution_problem(moderator=moderator, report=locked)
+        if problem is not None:
+            raise problem
         locked.status = ReportStatus.RESOLVED
         locked.action = action
         locked.notes = notes

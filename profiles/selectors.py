@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from accounts.models import User
@@ -197,7 +198,6 @@ DASHBOARD_EMPTY: dict[str, Any] = {
     "recommendations": [],
     "interests": {"received_pending": 0, "sent_pending": 0, "accepted": 0},
     "recent_chats": [],
-    "unread_notifications": 0,
 }
 
 
@@ -206,8 +206,26 @@ def register_dashboard_part(name: str, part: Callable[[User], Any]) -> None:
 
 
 def dashboard(*, viewer: User, profile: Profile) -> dict[str, Any]:
+    from notifications.selectors import unread_count  # everyone may call notifications
+
     parts = {
         name: _dashboard_parts[name](viewer) if name in _dashboard_parts else copy.deepcopy(empty)
         for name, empty in DASHBOARD_EMPTY.items()
     }
+    parts["unread_notifications"] = unread_count(viewer=viewer)
     return {"profile": profile, **parts}
+
+
+def approvals_per_day(*, days: int) -> dict[date, int]:
+    since = timezone.now() - timedelta(days=days)
+    rows = (
+        Profile.objects.filter(verification_status="Approved", reviewed_at__gte=since)
+        .annotate(day=TruncDate("reviewed_at"))
+        .values("day")
+        .annotate(n=Count("pk"))
+    )
+    return {row["day"]: row["n"] for row in rows}
+
+
+def pending_count() -> int:
+    return pending_verifications().count()

@@ -352,3 +352,15 @@ def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_quer
     # visibility check
     with django_assert_num_queries(4):
         client.get(detail(bride.user_id))
+
+
+def test_dashboard_counts_unread_notifications(client_for):
+    from notifications.services import notify
+
+    profile = make_member()
+    notify(recipient=profile.user, kind="warning", title="One")
+    notify(recipient=profile.user, kind="warning", title="Two")
+
+    body = client_for(profile.user).get("/api/v1/dashboard").json()
+
+    assert body["unread_notifications"] == 2
