@@ -208,6 +208,8 @@ _RATE_DEFAULTS = {
     "password_reset_identifier": "5/h",
     "password_reset_ip": "30/h",
     "mfa_verify_user": "10/15m",
+    # Reports a member may file: enough for real trouble, too few to flood the moderators.
+    "report_user": "20/d",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()

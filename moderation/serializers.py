@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from aurum.serializers import StrictSerializer
-from moderation.models import ReportAction, ReportReason
+from moderation.models import ReportAction, ReportReason, ReportStatus
 
 
 class BlockIn(StrictSerializer):
@@ -53,3 +53,7 @@ class StaffReportOut(ReportOut):
 class ResolveIn(StrictSerializer):
     action = serializers.ChoiceField(choices=ReportAction.choices)
     notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ReportQueueQuery(serializers.Serializer):
+    status = serializers.ChoiceField(choices=ReportStatus.choices, required=False)

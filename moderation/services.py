@@ -12,7 +12,7 @@ from accounts.models import AuditAction, User
 from aurum.errors import ApiError
 from moderation.models import Block, Report, ReportAction, ReportStatus
 from notifications.models import Kind
-from notifications.services import notify
+from notifications.services import devices_forget, notify
 from profiles import selectors as profile_selectors
 
 AUTO_FLAG_REPORTERS = 3
@@ -24,7 +24,8 @@ def _not_found() -> ApiError:
 
 
 def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
-    """Idempotent: blocking twice returns the first block (created=False)."""
+    """Idempotent: blocking twice returns the first block (created=False). A member may block
+    anyone they can see, or anyone they reported (even while that member is held for review)."""
     if blocked is None:
         raise _not_found()
     if blocked.pk == blocker.pk:
@@ -32,7 +33,8 @@ def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
     existing = Block.objects.filter(blocker=blocker, blocked=blocked).first()
     if existing is not None:
         return existing, False
-    if not profile_selectors.can_see(viewer=blocker, owner=blocked):
+    reported_by_me = Report.objects.filter(reporter=blocker, reported=blocked).exists()
+    if not reported_by_me and not profile_selectors.can_see(viewer=blocker, owner=blocked):
         raise _not_found()
     try:
         with transaction.atomic():
@@ -62,6 +64,8 @@ def report_create(
         raise _not_found()
     try:
         with transaction.atomic():
+            # Lock the reported account: two reports racing to be the third both count.
+            User.objects.select_for_update().filter(pk=reported.pk).first()
             report = Report.objects.create(
                 reporter=reporter, reported=reported, reason=reason, details=details
             )
@@ -75,9 +79,18 @@ def report_create(
 
 
 def _auto_flag(reported: User) -> None:
+    """Hold a member for review when enough distinct, verified members have open reports about
+    them from the last week. Unapproved accounts do not count: three throwaway sign-ups must
+    not be able to hide anyone."""
     since = timezone.now() - AUTO_FLAG_WINDOW
     reporters = (
-        Report.objects.filter(reported=reported, created_at__gte=since)
+        Report.objects.filter(
+            reported=reported,
+            status=ReportStatus.PENDING,
+            created_at__gte=since,
+            reporter__admin_approved=True,
+            reporter__is_active=True,
+        )
         .values("reporter")
         .distinct()
         .count()
@@ -124,13 +137,20 @@ def report_resolve(
             ip=ip,
             metadata={"report": str(locked.pk), "action": action.value, "reason": locked.reason},
         )
-        if action == ReportAction.SUSPEND and locked.reported.is_active:
-            accounts_services.user_set_active(
-                actor=moderator,
-                user=locked.reported,
-                active=False,
-                reason=f"report {locked.pk}: {locked.reason}",
-                ip=ip,
+        if action == ReportAction.SUSPEND:
+            if locked.reported.is_active:
+                accounts_services.user_set_active(
+                    actor=moderator,
+                    user=locked.reported,
+                    active=False,
+                    reason=f"report {locked.pk}: {locked.reason}",
+                    ip=ip,
+                )
+            devices_forget(user=locked.reported)
+        else:
+            # A moderator has looked: the member is no longer held out of sight.
+            Report.objects.filter(reported=locked.reported, status=ReportStatus.PENDING).update(
+                flagged=False
             )
         _tell_about_resolution(locked, action)
     return locked
@@ -145,12 +165,13 @@ def _tell_about_resolution(report: Report, action: ReportAction) -> None:
         data={"report": str(report.pk)},
     )
     if action == ReportAction.WARN:
+        # Fixed words: the moderator's notes are internal and could point at the reporter.
         notify(
             recipient=report.reported,
             kind=Kind.WARNING,
             title="A warning from the Aurum moderators",
-            body=report.notes
-            or "A member reported your conduct. Please keep to Aurum's community rules.",
+            body="A member reported your conduct. Please keep to Aurum's community rules; "
+            "a further report may close your account.",
         )
     elif action == ReportAction.SUSPEND:
         notify(

@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.selectors import user_by_public_id
-from aurum.errors import ApiError
+from aurum import ratelimit
 from aurum.net import client_ip
 from aurum.permissions import IsModerator
 from moderation import selectors, serializers, services
@@ -58,6 +58,7 @@ class BlockListView(generics.ListAPIView):
 class ReportView(APIView):
     @extend_schema(tags=TAG, request=serializers.ReportIn, responses={201: serializers.ReportOut})
     def post(self, request: Request) -> Response:
+        ratelimit.enforce(request, "report_user", str(request.user.pk))
         data = serializers.ReportIn(data=request.data)
         data.is_valid(raise_exception=True)
         report = services.report_create(
@@ -91,10 +92,9 @@ class StaffReportListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of reports
-        wanted = self.request.query_params.get("status") or None
-        if wanted is not None and wanted not in ReportStatus.values:
-            raise ApiError("status is Pending or Resolved.", "invalid", 400)
-        return selectors.report_queue(status=wanted)
+        query = serializers.ReportQueueQuery(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return selectors.report_queue(status=query.validated_data.get("status") or None)
 
 
 class ResolveView(APIView):

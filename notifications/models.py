@@ -48,6 +48,10 @@ class Notification(models.Model):
         return f"{self.kind} for {self.recipient_id}"
 
 
+# FCM and APNs tokens are 64-255 characters; PostgreSQL's unique index holds ~2,700 bytes.
+MAX_TOKEN_LENGTH = 512
+
+
 class Platform(models.TextChoices):
     ANDROID = "android", "Android"
     IOS = "ios", "iOS"
@@ -62,7 +66,7 @@ class DeviceToken(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="device_tokens"
     )
-    token = models.CharField(max_length=4096, unique=True)
+    token = models.CharField(max_length=MAX_TOKEN_LENGTH, unique=True)
     platform = models.CharField(max_length=10, choices=Platform.choices)
     last_seen_at = models.DateTimeField(auto_now=True)
     created_at = models.DateTimeField(auto_now_add=True)

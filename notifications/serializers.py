@@ -3,7 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from aurum.serializers import StrictSerializer
-from notifications.models import Kind, Platform
+from notifications.models import MAX_TOKEN_LENGTH, Kind, Platform
 
 
 class NotificationOut(serializers.Serializer):
@@ -36,7 +36,7 @@ class MarkReadOut(serializers.Serializer):
 
 
 class DeviceIn(StrictSerializer):
-    token = serializers.CharField(max_length=4096)
+    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
     platform = serializers.ChoiceField(choices=Platform.choices)
 
 

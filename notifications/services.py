@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -9,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -16,22 +18,24 @@ from django.utils import timezone
 from accounts.models import User
 from aurum import events
 from notifications import backends
-from notifications.models import DeviceToken, Kind, Notification, Platform, Preferences
+from notifications.models import (
+    MAX_TOKEN_LENGTH,
+    DeviceToken,
+    Kind,
+    Notification,
+    Platform,
+    Preferences,
+)
 
 logger = logging.getLogger("aurum.notifications")
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aurum-notify")
 
 
 def serialize(notification: Notification) -> dict[str, Any]:
-    return {
-        "id": str(notification.id),
-        "kind": notification.kind,
-        "title": notification.title,
-        "body": notification.body,
-        "data": notification.data,
-        "read": notification.read_at is not None,
-        "created_at": notification.created_at.isoformat().replace("+00:00", "Z"),
-    }
+    """The one shape of a notification: the list API and the live frame alike."""
+    from notifications.serializers import NotificationOut
+
+    return json.loads(json.dumps(NotificationOut(notification).data, cls=DjangoJSONEncoder))
 
 
 def preferences_of(user: User) -> Preferences:
@@ -56,12 +60,16 @@ def notify(
     events.send_to_user(
         recipient.pk, {"type": "notification.new", "notification": serialize(notification)}
     )
-    transaction.on_commit(lambda: _deliver_outside(notification))
+    transaction.on_commit(
+        lambda: _guarded("outside channels", lambda: _deliver_outside(notification))
+    )
     return notification
 
 
 def _deliver_outside(notification: Notification) -> None:
     recipient = notification.recipient
+    if not recipient.is_active and notification.kind != Kind.SUSPENSION:
+        return  # a suspended or closed account hears nothing more outside the app
     prefs = preferences_of(recipient)
     if notification.kind in prefs.muted_kinds:
         return
@@ -127,7 +135,14 @@ def device_register(
 
 
 def device_remove(*, user: User, token: str) -> None:
+    if "\x00" in token or len(token) > MAX_TOKEN_LENGTH:
+        return  # not a token anyone could have registered
     DeviceToken.objects.filter(user=user, token=token).delete()
+
+
+def devices_forget(*, user: User) -> int:
+    """No more pushes to this account's phones (suspension, account closing)."""
+    return DeviceToken.objects.filter(user=user).delete()[0]
 
 
 def preferences_update(*, user: User, changes: dict[str, Any]) -> Preferences:

@@ -245,6 +245,7 @@ def test_queue_filters_by_status(client_for):
     bad = client.get(QUEUE, {"status": "Whatever"})
 
     assert pending == [] and len(resolved) == 1 and bad.status_code == 400
+    assert "fields" in bad.json()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -294,3 +295,123 @@ def test_admin_report_page_shows_the_members_story_and_resolves(client):
     report.refresh_from_db()
     assert report.action == "warn" and report.resolved_by == moderator
     assert User.objects.get(pk=groom.user_id).is_active is True
+
+
+def report_as(client_for, reporter, member, reason="fake_profile"):
+    return client_for(reporter.user).post(
+        REPORT, {"reported_user": str(member.user_id), "reason": reason}, format="json"
+    )
+
+
+def test_unapproved_reporters_cannot_hide_anyone(client_for):
+    target = make_groom()
+    onlooker = make_member()
+    for _ in range(3):
+        throwaway = make_member(approved=False)
+        assert report_as(client_for, throwaway, target).status_code == 201
+
+    assert client_for(onlooker.user).get(f"/api/v1/profiles/{target.user_id}").status_code == 200
+
+
+def test_dismissing_releases_the_hold_and_old_reports_do_not_count(client_for):
+    target = make_groom()
+    onlooker = make_member()
+    reporters = [make_member() for _ in range(3)]
+    for reporter in reporters:
+        report_as(client_for, reporter, target)
+    assert client_for(onlooker.user).get(f"/api/v1/profiles/{target.user_id}").status_code == 404
+    moderator = client_for(make_moderator())
+    first = Report.objects.filter(reported=target.user).first()
+
+    moderator.post(resolve(first.pk), {"action": "dismiss"}, format="json")
+    visible_after_review = client_for(onlooker.user).get(f"/api/v1/profiles/{target.user_id}")
+    for report in Report.objects.filter(status="Pending"):
+        moderator.post(resolve(report.pk), {"action": "dismiss"}, format="json")
+    report_as(client_for, make_member(), target)
+
+    assert visible_after_review.status_code == 200
+    assert client_for(onlooker.user).get(f"/api/v1/profiles/{target.user_id}").status_code == 200
+
+
+def test_reports_older_than_a_week_do_not_count(client_for):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    target = make_groom()
+    for reporter in [make_member(), make_member()]:
+        report_as(client_for, reporter, target)
+    Report.objects.update(created_at=timezone.now() - timedelta(days=8))
+
+    report_as(client_for, make_member(), target)
+
+    assert not Report.objects.filter(flagged=True).exists()
+
+
+def test_a_member_may_block_someone_they_reported_while_held(client_for):
+    target = make_groom()
+    reporters = [make_member() for _ in range(3)]
+    for reporter in reporters:
+        report_as(client_for, reporter, target)
+
+    response = client_for(reporters[0].user).post(
+        BLOCK, {"blocked_user_id": str(target.user_id)}, format="json"
+    )
+
+    assert response.status_code == 201
+
+
+def test_nobody_resolves_a_report_about_themselves(client_for):
+    moderator = make_moderator()
+    make_member(user=moderator)
+    reporter = make_groom()
+    report_as(client_for, reporter, type("P", (), {"user_id": moderator.pk})())
+
+    report = Report.objects.get()
+    response = client_for(moderator).post(resolve(report.pk), {"action": "dismiss"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "own_report"
+
+
+def test_suspended_member_vanishes_and_their_access_token_dies(client_for):
+    report, bride, groom = open_report(client_for)
+    groom_client = client_for(groom.user)
+
+    client_for(make_moderator()).post(resolve(report.pk), {"action": "suspend"}, format="json")
+
+    assert groom_client.get("/api/v1/auth/me").status_code == 401
+    assert client_for(bride.user).get(f"/api/v1/profiles/{groom.user_id}").status_code == 404
+
+
+def test_reports_are_rate_limited(client_for, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "report_user": "1/d"}
+    bride = make_member()
+    first, second = make_groom(), make_groom()
+
+    assert report_as(client_for, bride, first).status_code == 201
+    assert report_as(client_for, bride, second).status_code == 429
+
+
+def test_bad_status_filter_is_400_with_fields(client_for):
+    response = client_for(make_moderator()).get(QUEUE, {"status": "Whatever"})
+
+    assert response.status_code == 400
+    assert "status" in response.json()["fields"]
+
+
+@pytest.mark.parametrize("rows", [1, 12])
+def test_staff_queue_and_blocks_query_counts_are_fixed(client_for, django_assert_num_queries, rows):
+    blocker = make_member()
+    for _ in range(rows):
+        member = make_groom()
+        report_as(client_for, blocker, member)
+        client_for(blocker.user).post(
+            BLOCK, {"blocked_user_id": str(member.user_id)}, format="json"
+        )
+    staff, mine = client_for(make_moderator()), client_for(blocker.user)
+
+    with django_assert_num_queries(3):  # token user, count, the page with both members
+        staff.get(QUEUE)
+    with django_assert_num_queries(2):  # token user, the page
+        mine.get("/api/v1/moderation/blocks")

@@ -218,4 +218,92 @@ def test_report_resolution_tells_the_reporter_and_warns_the_member(client_for):
 
     assert Notification.objects.get(recipient=bride.user).kind == "report_resolved"
     warning = Notification.objects.get(recipient=groom.user)
-    assert warning.kind == "warning" and warning.body == "Be respectful."
+    assert warning.kind == "warning"
+    assert "Be respectful." not in warning.body  # the moderators' notes stay internal
+    assert bride.user.first_name not in warning.body
+
+
+def test_suspended_members_get_nothing_outside_the_app(django_capture_on_commit_callbacks):
+    user = UserFactory(email="gone@example.com", is_active=False)
+    DeviceToken.objects.create(user=user, token="tok", platform="android")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        note(user, kind="report_resolved")
+
+    assert mail.outbox == [] and MemoryBackend.sent == []
+
+
+def test_suspension_notice_is_emailed_and_phones_forgotten(
+    client_for, django_capture_on_commit_callbacks
+):
+    bride, groom = make_member(), make_groom()
+    DeviceToken.objects.create(user=groom.user, token="tok", platform="android")
+    from moderation import services as moderation
+
+    report = moderation.report_create(reporter=bride.user, reported=groom.user, reason="other")
+    with django_capture_on_commit_callbacks(execute=True):
+        moderation.report_resolve(
+            moderator=make_moderator(), report=report, action="suspend", notes="internal"
+        )
+
+    assert [m.to for m in mail.outbox if "suspended" in m.subject] == [[groom.user.email]]
+    assert not DeviceToken.objects.filter(user=groom.user).exists()
+    assert all("tokens" not in m for m in MemoryBackend.sent)
+
+
+def test_rejected_verification_tells_the_member_why(api, client_for):
+    member = make_member(approved=False)
+    from profiles.models import Profile
+
+    Profile.objects.filter(pk=member.pk).update(verification_status="Pending")
+    client_for(make_moderator()).post(
+        f"/api/v1/onboarding/admin/verify-user/{member.user_id}?approved=false",
+        {"notes": "Please add your real surname."},
+        format="json",
+    )
+
+    notice = Notification.objects.get(recipient=member.user)
+    assert notice.kind == "verification_rejected"
+    assert "Please add your real surname." in notice.body
+
+
+def test_live_frame_and_list_share_one_shape(client_for):
+    user = UserFactory()
+    stored = note(user)
+
+    listed = client_for(user).get(LIST).json()["results"][0]
+
+    assert services.serialize(stored) == listed
+
+
+@pytest.mark.parametrize("rows", [1, 15])
+def test_list_query_count_is_fixed(client_for, django_assert_num_queries, rows):
+    user = UserFactory()
+    for _ in range(rows):
+        note(user)
+    client = client_for(user)
+
+    with django_assert_num_queries(3):  # token user, the page, the unread count
+        client.get(LIST)
+
+
+def test_long_or_nul_tokens_are_4xx(client_for):
+    client = client_for(UserFactory())
+
+    long_token = client.post(
+        "/api/v1/notifications/devices", {"token": "x" * 3000, "platform": "ios"}, format="json"
+    )
+    nul_delete = client.delete("/api/v1/notifications/devices/%00")
+
+    assert long_token.status_code == 400
+    assert nul_delete.status_code == 204
+    assert DeviceToken.objects.count() == 0
+
+
+def test_plain_text_email_is_not_html_escaped(django_capture_on_commit_callbacks):
+    user = UserFactory(email="a@example.com")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.notify(recipient=user, kind="warning", title="Don't & won't", body="Tom & Jerry")
+
+    assert "Don't & won't" in mail.outbox[0].body and "Tom & Jerry" in mail.outbox[0].body
