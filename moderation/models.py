@@ -101,4 +101,4 @@ class Report(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_reason_display()} report on {self.reported_id}"
+        return f"{self.get_reason_display()} report on {self.reported.profile_code}"

@@ -286,6 +286,7 @@ def progress_bar(out: TextIO = sys.stderr) -> Callable[[int, int], None]:
 def give_profile(user: User, *, gender: str, seed: int = 0, index: int = 9_999_999) -> Profile:
     """A complete, approved profile for an existing account (the named demo members)."""
     member = make_member(seed, index, user.password, code_generator(set()), date.today(), gender)
+    member.profile.about = member.profile.about.replace(member.user.first_name, user.first_name, 1)
     with transaction.atomic():
         member.profile.user = user
         member.profile.save()
