@@ -239,7 +239,7 @@ if S3_BUCKET:
             "signature_version": "s3v4",
             "default_acl": None,
             "querystring_auth": True,
-            "querystring_expire": int(env("MEDIA_URL_TTL", "3600")),
+            "querystring_expire": int(env("MEDIA_URL_TTL", "3600")),  # MEDIA_URL_TTL
             "file_overwrite": False,
         },
     }
@@ -248,6 +248,10 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT},
     }
+MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
+MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
+MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
+MEDIA_AUTO_APPROVE = env_bool("MEDIA_AUTO_APPROVE", False)
 STORAGES = {
     "default": _default_storage,
     "staticfiles": {

@@ -3,12 +3,14 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from aurum import errors, health
+from media import views as media_views
 
 api_v1 = [
     path("auth/", include("accounts.urls")),
     path("onboarding/", include("onboarding.urls")),
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
+    path("media/", include("media.urls")),
     path("", include("profiles.urls")),
 ]
 
@@ -20,6 +22,7 @@ urlpatterns = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
+    path("files/<path:key>", media_views.signed_file, name="media-signed"),
     re_path(r"^api/", errors.api_not_found),
 ]
 

@@ -1,6 +1,49 @@
+from __future__ import annotations
+
+from typing import Any
+
 from django.apps import AppConfig
 
 
 class MediaConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "media"
+    moderator_permissions = ("media.view_photo", "media.change_photo")
+
+    def ready(self) -> None:
+        from media import selectors
+        from media.signing import signed_url
+        from profiles.selectors import (
+            register_completion_check,
+            register_gallery_provider,
+            register_photo_provider,
+        )
+
+        def card_photo(viewer: Any, profile: Any) -> dict[str, str] | None:
+            photo = selectors.primary_photo_for(
+                viewer=viewer, owner=profile.user, visibility=profile.photo_visibility
+            )
+            if photo is None:
+                return None
+            return {
+                "tiny_url": signed_url(photo.tiny_key),
+                "medium_url": signed_url(photo.medium_key),
+            }
+
+        def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
+            return [
+                {
+                    "tiny_url": signed_url(photo.tiny_key),
+                    "medium_url": signed_url(photo.medium_key),
+                    "status": photo.status,
+                }
+                for photo in selectors.photos_for(
+                    viewer=viewer, owner=profile.user, visibility=profile.photo_visibility
+                )
+            ]
+
+        register_photo_provider(card_photo)
+        register_gallery_provider(gallery)
+        register_completion_check(
+            "photo", lambda profile: selectors.has_photos(owner_id=profile.pk)
+        )

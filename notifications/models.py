@@ -13,6 +13,8 @@ class Kind(models.TextChoices):
     REPORT_RESOLVED = "report_resolved", "Your report was reviewed"
     WARNING = "warning", "Warning from the moderators"
     SUSPENSION = "suspension", "Account suspended"
+    PHOTO_APPROVED = "photo_approved", "Photo approved"
+    PHOTO_REJECTED = "photo_rejected", "Photo not approved"
 
 
 class Channel(models.TextChoices):

@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.html import format_html_join
 
 from aurum.errors import ApiError
 from aurum.net import client_ip
@@ -16,7 +17,7 @@ from onboarding import services
 from onboarding.models import VerificationQueue
 from profiles.admin import SECTION_INLINES
 from profiles.choices import CASTE_LABELS, VerificationStatus
-from profiles.selectors import QUEUE_ORDERING, age_on
+from profiles.selectors import QUEUE_ORDERING, age_on, gallery_for
 
 PROFILE_FIELDS = (
     "gender",
@@ -104,6 +105,7 @@ class VerificationQueueAdmin(admin.ModelAdmin):
         "email",
         "whatsapp",
         "age",
+        "photos",
         *PROFILE_FIELDS,
         "verification_status",
         "submitted_at",
@@ -113,6 +115,7 @@ class VerificationQueueAdmin(admin.ModelAdmin):
     )
     fieldsets = (
         ("Member", {"fields": ("profile_code", "name", "phone", "email", "whatsapp", "age")}),
+        ("Photos", {"fields": ("photos",)}),
         ("Profile", {"fields": PROFILE_FIELDS}),
         (
             "Verification",
@@ -172,6 +175,19 @@ class VerificationQueueAdmin(admin.ModelAdmin):
     @admin.display(description="Community", ordering="caste")
     def community(self, obj: VerificationQueue) -> str:
         return CASTE_LABELS.get(obj.caste or "", obj.caste or "—")
+
+    @admin.display(description="Photos")
+    def photos(self, obj: VerificationQueue) -> str:
+        # Moderators see every photo, pending ones included: what the owner sees.
+        shown = gallery_for(viewer=obj.user, profile=obj)
+        if not shown:
+            return "No photos yet."
+        return format_html_join(
+            " ",
+            '<a href="{}" target="_blank"><img src="{}" width="100" height="100" '
+            'alt="photo ({})" style="border-radius:4px"></a>',
+            ((p["medium_url"], p["tiny_url"], p["status"]) for p in shown),
+        )
 
     @admin.display(description="Age")
     def age(self, obj: VerificationQueue) -> int | None:

@@ -77,6 +77,46 @@ def can_see_contact(*, viewer: User, owner: User) -> bool:
     )
 
 
+def can_see_photos(*, viewer: User, owner: User, visibility: str | None = None) -> bool:
+    """Photos follow the owner's `photo_visibility`: all members who may see them, or only
+    members a registered grant opens (an accepted interest)."""
+    if _self_or_staff(viewer, owner):
+        return True
+    if not can_see(viewer=viewer, owner=owner):
+        return False
+    if visibility is None:
+        visibility = (
+            Profile.objects.filter(user=owner).values_list("photo_visibility", flat=True).first()
+        )
+    if visibility == "accepted_interests":
+        return any(grant(viewer, owner) for grant in _contact_grants)
+    return True
+
+
+# Media provides the card's photo ({tiny_url, medium_url} or None) without profiles importing it.
+_photo_provider: list[Callable[[User, Profile], dict[str, str] | None]] = []
+
+
+def register_photo_provider(provider: Callable[[User, Profile], dict[str, str] | None]) -> None:
+    _photo_provider[:] = [provider]
+
+
+def photo_for(*, viewer: User, profile: Profile) -> dict[str, str] | None:
+    return _photo_provider[0](viewer, profile) if _photo_provider else None
+
+
+_gallery_provider: list[Callable[[User, Profile], list[dict[str, str]]]] = []
+
+
+def register_gallery_provider(provider: Callable[[User, Profile], list[dict[str, str]]]) -> None:
+    _gallery_provider[:] = [provider]
+
+
+def gallery_for(*, viewer: User, profile: Profile) -> list[dict[str, str]]:
+    """Every photo of the profile `viewer` may see, `{tiny_url, medium_url, status}` each."""
+    return _gallery_provider[0](viewer, profile) if _gallery_provider else []
+
+
 def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
     """The profile named by UUID or profile code, or None when it does not exist *or* the
     viewer may not see it (the API answers both with 404)."""

@@ -260,7 +260,7 @@ class ProfileOut(serializers.Serializer):
 
     @extend_schema_field(PhotoOut(allow_null=True))
     def get_photo(self, profile: Profile) -> dict[str, str] | None:
-        return None  # photos arrive with the media app
+        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
 
     @extend_schema_field(EducationOut(allow_null=True))
     def get_education(self, profile: Profile) -> Any:

@@ -349,8 +349,8 @@ def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_quer
     client = client_for(groom.user)
 
     # token user, the public id, the visible profile with its sections, the contact rule's
-    # visibility check
-    with django_assert_num_queries(4):
+    # visibility check, the photo rule's visibility check, the primary photo
+    with django_assert_num_queries(6):
         client.get(detail(bride.user_id))
 
 

@@ -1,0 +1,127 @@
+"""Photo renditions with Pillow: checked by content, oriented, stripped of metadata, fast.
+
+tiny    about 200x200 WebP, centre square (cards, lists)
+medium  fits 800x800, WebP (profile pages)
+full    long edge at most 2048, JPEG (the photo viewer)
+
+JPEGs are decoded at reduced scale (`draft`) when the full size is not needed, so a 12 MP
+photo never decodes at full size. No EXIF, ICC or XMP block is written to any rendition: a GPS
+position in a photo's header can lead someone to a member's door.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+MAX_PIXELS = 40_000_000
+TINY = 200
+MEDIUM = 800
+FULL = 2048
+# WebP method 4 is libwebp's balance of speed and size (6 is slowest); bench/images.py measures
+# the whole pipeline against one plain decode.
+WEBP_MEDIUM = {"quality": 80, "method": 4}
+WEBP_TINY = {"quality": 75, "method": 4}
+JPEG_FULL = {"quality": 85, "optimize": True, "progressive": True}
+
+
+class BadImage(ValueError):
+    def __init__(self, detail: str, code: str, status: int = 400) -> None:
+        super().__init__(detail)
+        self.detail, self.code, self.status = detail, code, status
+
+
+@dataclass(frozen=True)
+class Rendition:
+    data: bytes
+    width: int
+    height: int
+    content_type: str
+    extension: str
+
+
+@dataclass(frozen=True)
+class Renditions:
+    tiny: Rendition
+    medium: Rendition
+    full: Rendition
+    source_format: str
+
+
+def _open(data: bytes) -> Image.Image:
+    if not data:
+        raise BadImage("The file is empty.", "empty_file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError):
+        raise BadImage(_too_many_pixels(), "too_many_pixels", 413) from None
+    except UnidentifiedImageError:
+        raise BadImage(
+            "This is not a photo we can read: send a JPEG, PNG or WebP.", "unsupported_media", 415
+        ) from None
+    if image.format not in ACCEPTED_FORMATS:
+        raise BadImage(
+            f"{image.format} files are not accepted: send a JPEG, PNG or WebP.",
+            "unsupported_media",
+            415,
+        )
+    width, height = image.size
+    if width * height > MAX_PIXELS:  # from the header: nothing is decoded
+        raise BadImage(_too_many_pixels(), "too_many_pixels", 413)
+    if getattr(image, "is_animated", False):
+        raise BadImage("Animated images are not accepted.", "animated_image", 415)
+    return image
+
+
+def _too_many_pixels() -> str:
+    return f"The photo has more than {MAX_PIXELS // 1_000_000} megapixels."
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        image = image.point(lambda value: value / 256).convert("L")
+    if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")  # CMYK, L, P, YCbCr… all become plain RGB
+
+
+def _encode(image: Image.Image, fmt: str, options: dict[str, object]) -> Rendition:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)  # no exif=, icc_profile=: metadata is not carried over
+    content_type, extension = {"WEBP": ("image/webp", "webp"), "JPEG": ("image/jpeg", "jpg")}[fmt]
+    return Rendition(buffer.getvalue(), image.width, image.height, content_type, extension)
+
+
+def make_renditions(data: bytes) -> Renditions:
+    image = _open(data)
+    source_format = image.format or ""
+    if source_format == "JPEG":
+        # Decode at 1/2, 1/4 or 1/8 scale when that still leaves the full rendition's size.
+        image.draft("RGB", (FULL, FULL))
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise BadImage("The photo file is damaged or incomplete.", "corrupt_image") from exc
+    image = ImageOps.exif_transpose(image)  # the camera's orientation, before EXIF goes
+    image = _to_rgb(image)
+
+    full = image.copy()
+    full.thumbnail((FULL, FULL), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    medium = full.copy()
+    medium.thumbnail((MEDIUM, MEDIUM), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    tiny = ImageOps.fit(medium, (TINY, TINY), Image.Resampling.LANCZOS, centering=(0.5, 0.5))
+    return Renditions(
+        tiny=_encode(tiny, "WEBP", WEBP_TINY),
+        medium=_encode(medium, "WEBP", WEBP_MEDIUM),
+        full=_encode(full, "JPEG", JPEG_FULL),
+        source_format=source_format,
+    )

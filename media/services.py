@@ -1,0 +1,152 @@
+"""Photos: upload (process, store, record — all or nothing), primary, delete, review."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from aurum.errors import ApiError
+from media.models import Photo, PhotoStatus
+from media.processing import BadImage, make_renditions
+from notifications.models import Kind
+from notifications.services import notify
+
+logger = logging.getLogger("aurum.media")
+
+
+def _remove(keys: list[str]) -> None:
+    for key in keys:
+        try:
+            default_storage.delete(key)
+        except Exception:  # cleaning up is best effort; the keys are logged to finish by hand
+            logger.exception("could not delete %s", key)
+
+
+def photo_upload(*, owner: User, data: bytes) -> Photo:
+    """Process the upload into three renditions, store them, then record the photo.
+
+    Nothing is half-stored: if processing fails nothing was written; if storing or recording
+    fails, every object already written is deleted again. Keys are made here, never from the
+    client's file name.
+    """
+    if len(data) > settings.MEDIA_MAX_UPLOAD_BYTES:
+        raise ApiError("The photo is too large.", "too_large", 413)
+    if Photo.objects.filter(owner=owner).count() >= settings.MEDIA_MAX_PHOTOS:
+        raise ApiError(
+            f"A member has at most {settings.MEDIA_MAX_PHOTOS} photos: delete one first.",
+            "too_many_photos",
+            409,
+        )
+    try:
+        renditions = make_renditions(data)
+    except BadImage as exc:
+        raise ApiError(exc.detail, exc.code, exc.status) from exc
+
+    photo_id = uuid.uuid4()
+    prefix = f"photos/{owner.pk}/{photo_id}"
+    planned = {
+        "tiny": (f"{prefix}/tiny.webp", renditions.tiny),
+        "medium": (f"{prefix}/medium.webp", renditions.medium),
+        "full": (f"{prefix}/full.jpg", renditions.full),
+    }
+    written: list[str] = []
+    try:
+        for key, rendition in planned.values():
+            written.append(default_storage.save(key, ContentFile(rendition.data)))
+        with transaction.atomic():
+            has_primary = Photo.objects.filter(owner=owner, is_primary=True).exists()
+            photo = Photo.objects.create(
+                id=photo_id,
+                owner=owner,
+                tiny_key=written[0],
+                medium_key=written[1],
+                full_key=written[2],
+                width=renditions.full.width,
+                height=renditions.full.height,
+                bytes=sum(len(r.data) for _, r in planned.values()),
+                position=Photo.objects.filter(owner=owner).count(),
+                is_primary=not has_primary,
+                status=PhotoStatus.APPROVED if settings.MEDIA_AUTO_APPROVE else PhotoStatus.PENDING,
+            )
+    except Exception as exc:
+        _remove(written)
+        logger.exception("storing photo %s failed", photo_id)
+        raise ApiError(
+            "Photo storage is unavailable right now. Try again.", "storage_unavailable", 503
+        ) from exc
+    return photo
+
+
+def _own_photo(owner: User, photo: Photo | None) -> Photo:
+    if photo is None or photo.owner_id != owner.pk:
+        raise ApiError("Not found.", "not_found", 404)
+    return photo
+
+
+def photo_make_primary(*, owner: User, photo: Photo | None) -> Photo:
+    photo = _own_photo(owner, photo)
+    with transaction.atomic():
+        Photo.objects.filter(owner=owner, is_primary=True).exclude(pk=photo.pk).update(
+            is_primary=False
+        )
+        Photo.objects.filter(pk=photo.pk).update(is_primary=True)
+    photo.is_primary = True
+    return photo
+
+
+def photo_delete(*, owner: User, photo: Photo | None) -> None:
+    """The row goes at once; every rendition leaves storage once that commits."""
+    photo = _own_photo(owner, photo)
+    keys = photo.keys
+    with transaction.atomic():
+        was_primary = photo.is_primary
+        photo.delete()
+        if was_primary:
+            successor = Photo.objects.filter(owner=owner).order_by("position", "created_at").first()
+            if successor is not None:
+                Photo.objects.filter(pk=successor.pk).update(is_primary=True)
+        transaction.on_commit(lambda: _remove(keys))
+
+
+def photo_review(*, moderator: User, photo: Photo, approved: bool) -> Photo:
+    if not moderator.is_staff:
+        raise ApiError("Staff only.", "permission_denied", 403)
+    with transaction.atomic():
+        photo.status = PhotoStatus.APPROVED if approved else PhotoStatus.REJECTED
+        photo.reviewed_by = moderator
+        photo.reviewed_at = timezone.now()
+        photo.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        notify(
+            recipient=photo.owner,
+            kind=Kind.PHOTO_APPROVED if approved else Kind.PHOTO_REJECTED,
+            title="Your photo is approved" if approved else "A photo was not approved",
+            body=""
+            if approved
+            else "It does not meet Aurum's photo rules. Please upload a clear photo of yourself.",
+            data={"photo": str(photo.pk)},
+        )
+    return photo
+
+
+def as_payload(photo: Photo) -> dict[str, Any]:
+    from media.signing import signed_url
+
+    return {
+        "image_id": photo.pk,
+        "tiny_url": signed_url(photo.tiny_key),
+        "medium_url": signed_url(photo.medium_key),
+        "full_url": signed_url(photo.full_key),
+        "status": photo.status,
+        "is_primary": photo.is_primary,
+        "width": photo.width,
+        "height": photo.height,
+        "created_at": photo.created_at,
+    }

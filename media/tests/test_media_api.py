@@ -1,0 +1,275 @@
+from __future__ import annotations
+
+import io
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from accounts.tests.factories import UserFactory, make_moderator
+from media.models import Photo
+from media.tests import images
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+UPLOAD = "/api/v1/media/upload"
+
+
+def upload(client, data: bytes, name: str = "photo.jpg"):
+    return client.post(UPLOAD, {"file": SimpleUploadedFile(name, data)}, format="multipart")
+
+
+def stored_keys() -> set[str]:
+    keys = set()
+    for photo in Photo.objects.all():
+        keys.update(photo.keys)
+    return keys
+
+
+@pytest.fixture(params=["filesystem", "s3"])
+def storage(request, settings):
+    if request.param == "s3":
+        request.getfixturevalue("s3_storage")
+    return request.param
+
+
+def test_upload_stores_three_renditions(client_for, storage):
+    member = make_member()
+    client = client_for(member.user)
+
+    response = upload(client, images.jpeg(3000, 2000, gps=True))
+
+    assert response.status_code == 201, response.content
+    body = response.json()
+    assert set(body) >= {"image_id", "tiny_url", "medium_url", "full_url", "status"}
+    assert body["status"] == "pending" and body["is_primary"] is True
+    photo = Photo.objects.get()
+    for key in photo.keys:
+        assert default_storage.exists(key)
+        assert key.startswith(f"photos/{member.user_id}/")
+        assert "photo.jpg" not in key  # never the client's file name
+    with default_storage.open(photo.full_key) as handle:
+        full = Image.open(io.BytesIO(handle.read()))
+        assert max(full.size) == 2048 and len(full.getexif()) == 0
+
+
+def test_filesystem_signed_url_works_then_expires(client_for, client, settings):
+    member = make_member()
+    body = upload(client_for(member.user), images.jpeg()).json()
+
+    served = client.get(body["tiny_url"])
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/webp"
+    assert b"".join(served.streaming_content).startswith(b"RIFF")
+
+    url = urlparse(body["tiny_url"])
+    query = parse_qs(url.query)
+    tampered = client.get(f"{url.path}?e={query['e'][0]}&s={'0' * 64}")
+    other_key = client.get(url.path.replace("tiny.webp", "full.jpg") + "?" + url.query)
+    assert tampered.status_code == 404 and other_key.status_code == 404
+
+    from media import signing
+
+    expired = signing.signed_url(Photo.objects.get().tiny_key, ttl=-1)
+    assert client.get(expired).status_code == 404
+    assert int(query["e"][0]) > time.time()
+
+
+def test_s3_urls_are_presigned(client_for, s3_storage):
+    body = upload(client_for(make_member().user), images.jpeg()).json()
+
+    query = parse_qs(urlparse(body["medium_url"]).query)
+    assert "X-Amz-Signature" in query and query["X-Amz-Expires"] == ["300"]
+
+
+def test_pending_photos_are_seen_only_by_owner_and_staff(client_for):
+    bride, groom = make_member(), make_groom()
+    upload(client_for(bride.user), images.jpeg())
+
+    as_groom = client_for(groom.user).get(f"/api/v1/profiles/{bride.user_id}").json()
+    as_owner = client_for(bride.user).get("/api/v1/profiles/me").json()
+    as_staff = client_for(make_moderator()).get(f"/api/v1/profiles/{bride.user_id}").json()
+
+    assert as_groom["photo"] is None
+    assert as_owner["photo"]["tiny_url"] and as_staff["photo"]["medium_url"]
+
+
+def test_approved_photo_reaches_members_unless_limited_to_accepted_interests(client_for):
+    bride, groom = make_member(), make_groom()
+    upload(client_for(bride.user), images.jpeg())
+    Photo.objects.update(status="approved")
+
+    visible = client_for(groom.user).get(f"/api/v1/profiles/{bride.user_id}").json()["photo"]
+    client_for(bride.user).patch(
+        "/api/v1/profiles/me",
+        {"profile": {"photo_visibility": "accepted_interests"}},
+        format="json",
+    )
+    limited = client_for(groom.user).get(f"/api/v1/profiles/{bride.user_id}").json()["photo"]
+
+    assert visible is not None and visible["tiny_url"]
+    assert limited is None
+
+
+@pytest.mark.parametrize(
+    ("data", "status"),
+    [
+        (b"", 400),
+        (b"<html>not a photo</html>", 415),
+        (images.webp_animated(), 415),
+        (images.jpeg()[:3000], 400),
+    ],
+)
+def test_bad_uploads_store_nothing(client_for, data, status):
+    response = upload(client_for(make_member().user), data)
+
+    assert response.status_code == status, response.content
+    assert set(response.json()) >= {"detail", "code"}
+    assert Photo.objects.count() == 0
+
+
+def test_missing_field_is_400(client_for):
+    response = client_for(make_member().user).post(UPLOAD, {}, format="multipart")
+
+    assert response.status_code == 400
+
+
+def test_too_large_is_413(client_for, settings):
+    settings.MEDIA_MAX_UPLOAD_BYTES = 10_000
+
+    response = upload(client_for(make_member().user), images.jpeg(1600, 1200))
+
+    assert response.status_code == 413
+    assert Photo.objects.count() == 0
+
+
+def test_the_eleventh_photo_is_409(client_for, settings):
+    settings.MEDIA_MAX_PHOTOS = 2
+    client = client_for(make_member().user)
+    upload(client, images.jpeg(400, 300))
+    upload(client, images.jpeg(400, 300))
+
+    response = upload(client, images.jpeg(400, 300))
+
+    assert response.status_code == 409 and response.json()["code"] == "too_many_photos"
+    assert Photo.objects.count() == 2
+
+
+def test_a_storage_failure_leaves_nothing_behind(client_for, monkeypatch, storage):
+    from django.core.files.storage import storages
+
+    client = client_for(make_member().user)
+    storage_class = type(storages["default"])
+    real_save = storage_class.save
+    saved: list[str] = []
+
+    def failing_save(self, name, content, *args, **kwargs):
+        if name.endswith("full.jpg"):
+            raise OSError("disk full")
+        saved.append(real_save(self, name, content, *args, **kwargs))
+        return saved[-1]
+
+    monkeypatch.setattr(storage_class, "save", failing_save)
+    response = upload(client, images.jpeg())
+
+    assert response.status_code == 503
+    assert response.json()["code"] == "storage_unavailable"
+    assert Photo.objects.count() == 0
+    assert len(saved) == 2
+    assert not any(default_storage.exists(key) for key in saved)
+
+
+def test_delete_removes_every_rendition(client_for, django_capture_on_commit_callbacks):
+    client = client_for(make_member().user)
+    image_id = upload(client, images.jpeg()).json()["image_id"]
+    keys = Photo.objects.get().keys
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.delete(f"/api/v1/media/images/{image_id}")
+
+    assert response.status_code == 204
+    assert Photo.objects.count() == 0
+    assert not any(default_storage.exists(key) for key in keys)
+
+
+def test_another_members_photo_cannot_be_deleted_or_made_primary(client_for):
+    owner = make_member()
+    image_id = upload(client_for(owner.user), images.jpeg()).json()["image_id"]
+    intruder = client_for(make_groom().user)
+
+    assert intruder.delete(f"/api/v1/media/images/{image_id}").status_code == 404
+    assert (
+        intruder.post(
+            "/api/v1/media/profile-image", {"image_id": image_id}, format="json"
+        ).status_code
+        == 404
+    )
+    assert Photo.objects.count() == 1
+
+
+def test_primary_photo_switches(client_for):
+    client = client_for(make_member().user)
+    first = upload(client, images.jpeg(400, 300)).json()["image_id"]
+    second = upload(client, images.jpeg(400, 300)).json()["image_id"]
+
+    client.post("/api/v1/media/profile-image", {"image_id": second}, format="json")
+
+    listed = client.get("/api/v1/media/images").json()["results"]
+    primary = {p["image_id"]: p["is_primary"] for p in listed}
+    assert primary == {first: False, second: True}
+
+
+def test_photo_counts_towards_completion(client_for):
+    member = make_member()
+    client = client_for(member.user)
+
+    upload(client, images.jpeg())
+
+    assert client.get("/api/v1/profiles/me").json()["completion"] == 100
+
+
+def test_uploads_need_a_token(api):
+    assert api.post(UPLOAD, {}, format="multipart").status_code == 401
+
+
+def test_moderator_review_notifies(client_for):
+    from media import services
+    from notifications.models import Notification
+
+    member = make_member()
+    upload(client_for(member.user), images.jpeg())
+
+    services.photo_review(moderator=make_moderator(), photo=Photo.objects.get(), approved=False)
+
+    assert Photo.objects.get().status == "rejected"
+    assert Notification.objects.get(recipient=member.user).kind == "photo_rejected"
+    assert UserFactory  # factories import kept for readers
+
+
+def test_photo_queue_in_admin_shows_thumbnails_and_approves(client, client_for):
+    from django.urls import reverse
+
+    from notifications.models import Notification
+
+    member = make_member()
+    upload(client_for(member.user), images.jpeg())
+    photo = Photo.objects.get()
+    client.force_login(make_moderator())
+
+    listing = client.get(reverse("admin:media_photo_changelist")).content.decode()
+    queue_page = client.get(
+        reverse("admin:onboarding_verificationqueue_change", args=[member.pk])
+    ).content.decode()
+    client.post(
+        reverse("admin:media_photo_changelist"),
+        {"action": "approve", "_selected_action": [photo.pk]},
+    )
+
+    assert "tiny.webp" in listing and "<img" in listing
+    assert "tiny.webp" in queue_page
+    assert Photo.objects.get().status == "approved"
+    assert Notification.objects.get(recipient=member.user).kind == "photo_approved"

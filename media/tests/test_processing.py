@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from PIL import Image
+
+from media.processing import BadImage, make_renditions
+from media.tests import images
+
+
+def opened(data: bytes) -> Image.Image:
+    return Image.open(io.BytesIO(data))
+
+
+def test_renditions_have_the_promised_sizes_and_formats():
+    result = make_renditions(images.jpeg(4000, 3000))
+
+    tiny, medium, full = (opened(r.data) for r in (result.tiny, result.medium, result.full))
+    assert (tiny.format, tiny.size) == ("WEBP", (200, 200))
+    assert medium.format == "WEBP" and max(medium.size) == 800
+    assert full.format == "JPEG" and max(full.size) == 2048
+    assert full.size == (2048, 1536)
+
+
+def test_no_metadata_survives_in_any_rendition():
+    result = make_renditions(images.jpeg(1200, 900, gps=True))
+
+    for rendition in (result.tiny, result.medium, result.full):
+        image = opened(rendition.data)
+        assert images.GPS_TAG not in image.getexif()
+        assert len(image.getexif()) == 0
+        assert "exif" not in image.info and "icc_profile" not in image.info
+        assert b"PhoneMaker" not in rendition.data
+
+
+def test_exif_orientation_is_applied_before_it_is_dropped():
+    result = make_renditions(images.jpeg(1200, 800, orientation=6))  # rotated 90° by the camera
+
+    full = opened(result.full.data)
+    assert full.size == (800, 1200)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        images.png(mode="RGBA"),
+        images.png(mode="P"),
+        images.png(mode="LA"),
+        images.png(mode="I;16"),
+        images.jpeg(mode="CMYK"),
+        images.jpeg(mode="L"),
+    ],
+)
+def test_odd_modes_become_plain_rgb(data):
+    result = make_renditions(data)
+
+    assert opened(result.full.data).mode == "RGB"
+
+
+@pytest.mark.parametrize(
+    ("data", "code", "status"),
+    [
+        (b"", "empty_file", 400),
+        (b"<html><script>alert(1)</script></html>", "unsupported_media", 415),
+        (b'<svg xmlns="http://www.w3.org/2000/svg"></svg>', "unsupported_media", 415),
+        (images.gif_animated(), "unsupported_media", 415),
+        (images.webp_animated(), "animated_image", 415),
+        (images.jpeg(1600, 1200)[:2000], "corrupt_image", 400),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(data, code, status):
+    with pytest.raises(BadImage) as refused:
+        make_renditions(data)
+
+    assert (refused.value.code, refused.value.status) == (code, status)
+
+
+@pytest.mark.parametrize("side", [7_000, 10_000, 60_000])  # 49 MP, 100 MP, a 3.6 GP bomb
+def test_huge_dimensions_are_refused_from_the_header_alone(side):
+    # A valid PNG header claiming side x side pixels, with no pixel data behind it.
+    body = b"IHDR" + struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    header = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + body
+    header += struct.pack(">I", zlib.crc32(body))
+    header += struct.pack(">I", 0) + b"IEND" + struct.pack(">I", zlib.crc32(b"IEND"))
+
+    with pytest.raises(BadImage) as refused:
+        make_renditions(header)
+
+    assert (refused.value.code, refused.value.status) == ("too_many_pixels", 413)

@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpRequest
+from django.views.decorators.http import require_GET
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers as drf
+from rest_framework import status
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from aurum.errors import ApiError
+from aurum.serializers import StrictSerializer
+from media import selectors, services, signing
+
+TAG = ["media"]
+
+PhotoOut = inline_serializer(
+    "Photo",
+    {
+        "image_id": drf.UUIDField(),
+        "tiny_url": drf.CharField(),
+        "medium_url": drf.CharField(),
+        "full_url": drf.CharField(),
+        "status": drf.CharField(),
+        "is_primary": drf.BooleanField(),
+        "width": drf.IntegerField(),
+        "height": drf.IntegerField(),
+        "created_at": drf.DateTimeField(),
+    },
+)
+
+
+class UploadView(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        tags=TAG,
+        request={"multipart/form-data": inline_serializer("Upload", {"file": drf.FileField()})},
+        responses={201: PhotoOut},
+    )
+    def post(self, request: Request) -> Response:
+        # Refuse an announced oversize body before reading it.
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        if announced > settings.MEDIA_MAX_UPLOAD_BYTES + 64 * 1024:
+            raise ApiError("The photo is too large.", "too_large", 413)
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ApiError("Send the photo in the multipart field 'file'.", "invalid", 400)
+        if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
+            raise ApiError("The photo is too large.", "too_large", 413)
+        photo = services.photo_upload(owner=request.user, data=upload.read())
+        return Response(services.as_payload(photo), status=status.HTTP_201_CREATED)
+
+
+class PrimaryIn(StrictSerializer):
+    image_id = drf.CharField(max_length=64)
+
+
+class ProfileImageView(APIView):
+    @extend_schema(tags=TAG, request=PrimaryIn, responses={200: PhotoOut})
+    def post(self, request: Request) -> Response:
+        data = PrimaryIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        photo = services.photo_make_primary(
+            owner=request.user, photo=selectors.photo_by_id(value=data.validated_data["image_id"])
+        )
+        return Response(services.as_payload(photo))
+
+
+class ImagesView(APIView):
+    @extend_schema(
+        tags=TAG,
+        responses={200: inline_serializer("Photos", {"results": drf.ListField(child=PhotoOut)})},
+    )
+    def get(self, request: Request) -> Response:
+        photos = selectors.photos_for(viewer=request.user, owner=request.user)
+        return Response({"results": [services.as_payload(p) for p in photos]})
+
+
+class ImageDeleteView(APIView):
+    @extend_schema(tags=TAG, responses={204: OpenApiResponse(description="Deleted.")})
+    def delete(self, request: Request, image_id: str) -> Response:
+        services.photo_delete(owner=request.user, photo=selectors.photo_by_id(value=image_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@require_GET
+def signed_file(request: HttpRequest, key: str) -> Any:
+    """Serves a private file on the filesystem storage while its URL's signature holds."""
+    if not signing.check(key, request.GET.get("e", ""), request.GET.get("s", "")):
+        raise Http404
+    if not default_storage.exists(key):
+        raise Http404
+    content_type = "image/webp" if key.endswith(".webp") else "image/jpeg"
+    response = FileResponse(default_storage.open(key), content_type=content_type)
+    response["Cache-Control"] = "private, max-age=300"
+    return response
