@@ -273,3 +273,36 @@ def test_photo_queue_in_admin_shows_thumbnails_and_approves(client, client_for):
     assert "tiny.webp" in queue_page
     assert Photo.objects.get().status == "approved"
     assert Notification.objects.get(recipient=member.user).kind == "photo_approved"
+
+
+def test_ensure_bucket_creates_a_missing_bucket(s3_storage, settings):
+    from io import StringIO
+
+    import boto3
+    from django.core.management import call_command
+
+    options = settings.STORAGES["default"]["OPTIONS"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**options, "bucket_name": "fresh-bucket"},
+        },
+    }
+    out = StringIO()
+
+    call_command("ensure_bucket", stdout=out)
+    call_command("ensure_bucket", stdout=out)
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=options["endpoint_url"],
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        region_name="us-east-1",
+    )
+    assert "fresh-bucket" in [b["Name"] for b in client.list_buckets()["Buckets"]]
+    assert out.getvalue().splitlines() == [
+        "bucket fresh-bucket created",
+        "bucket fresh-bucket exists",
+    ]
