@@ -52,6 +52,14 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
 
     MemoryBackend.sent.clear()
     settings.MEDIA_ROOT = tmp_path / "media"
+    if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
+        settings.STORAGES = {
+            **settings.STORAGES,
+            "default": {
+                **settings.STORAGES["default"],
+                "OPTIONS": {"location": tmp_path / "media"},
+            },
+        }
     from accounts.senders import MemorySender
 
     MemorySender.outbox.clear()

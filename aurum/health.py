@@ -54,7 +54,14 @@ def _channel_layer() -> None:
 
 
 def _storage() -> None:
-    default_storage.exists("ready-probe")
+    from django.core.files.storage import storages
+
+    storage = storages["default"]
+    bucket = getattr(storage, "bucket", None)
+    if bucket is not None:  # S3: the bucket must exist, not merely answer "no such key"
+        storage.connection.meta.client.head_bucket(Bucket=bucket.name)
+    else:
+        default_storage.exists("ready-probe")
 
 
 CHECKS: dict[str, Callable[[], None]] = {

@@ -11,7 +11,19 @@ class MediaConfig(AppConfig):
     moderator_permissions = ("media.view_photo", "media.change_photo")
 
     def ready(self) -> None:
-        from media import selectors
+        from django.db.models.signals import post_delete
+
+        from media import selectors, services
+        from media.models import Photo
+
+        # However a photo row goes (a member's delete, an account deleted with its photos),
+        # its renditions leave storage once that commits.
+        post_delete.connect(
+            lambda sender, instance, **kw: services.remove_files_later(instance.keys),
+            sender=Photo,
+            dispatch_uid="aurum.media.remove_files",
+            weak=False,
+        )
         from media.signing import signed_url
         from profiles.selectors import (
             register_completion_check,

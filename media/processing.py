@@ -12,12 +12,16 @@ position in a photo's header can lead someone to a member's door.
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# MPO is a JPEG with extra frames (iPhone HDR, depth photos): its first frame is the photo.
+ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP")
+PARSERS = ("JPEG", "PNG", "WEBP")  # Pillow's JPEG parser is also the one that yields MPO
+Image.init()  # register every plugin once, so `formats=` below can name WEBP
 MAX_PIXELS = 40_000_000
 TINY = 200
 MEDIUM = 800
@@ -62,13 +66,16 @@ def _open(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            # Only these parsers ever see the bytes: no TIFF, EPS or PSD code runs on uploads.
+            image = Image.open(io.BytesIO(data), formats=PARSERS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
         raise BadImage(_too_many_pixels(), "too_many_pixels", 413) from None
     except UnidentifiedImageError:
         raise BadImage(
             "This is not a photo we can read: send a JPEG, PNG or WebP.", "unsupported_media", 415
         ) from None
+    except (ValueError, OSError, SyntaxError, struct.error):  # e.g. a text-chunk bomb in a PNG
+        raise BadImage("The photo file is damaged or incomplete.", "corrupt_image") from None
     if image.format not in ACCEPTED_FORMATS:
         raise BadImage(
             f"{image.format} files are not accepted: send a JPEG, PNG or WebP.",
@@ -78,7 +85,9 @@ def _open(data: bytes) -> Image.Image:
     width, height = image.size
     if width * height > MAX_PIXELS:  # from the header: nothing is decoded
         raise BadImage(_too_many_pixels(), "too_many_pixels", 413)
-    if getattr(image, "is_animated", False):
+    if image.format == "MPO":
+        image.seek(0)
+    elif getattr(image, "is_animated", False):
         raise BadImage("Animated images are not accepted.", "animated_image", 415)
     return image
 
@@ -101,6 +110,8 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 
 def _encode(image: Image.Image, fmt: str, options: dict[str, object]) -> Rendition:
+    # Pillow carries some source metadata (a JPEG comment, for one) through `info`: clear it.
+    image.info.clear()
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)  # no exif=, icc_profile=: metadata is not carried over
     content_type, extension = {"WEBP": ("image/webp", "webp"), "JPEG": ("image/jpeg", "jpg")}[fmt]
@@ -110,7 +121,7 @@ def _encode(image: Image.Image, fmt: str, options: dict[str, object]) -> Renditi
 def make_renditions(data: bytes) -> Renditions:
     image = _open(data)
     source_format = image.format or ""
-    if source_format == "JPEG":
+    if source_format in ("JPEG", "MPO"):
         # Decode at 1/2, 1/4 or 1/8 scale while the long edge stays >= DRAFT_MIN_EDGE: a
         # 12 MP photo decodes at 2000x1500 instead of 4000x3000.
         width, height = image.size

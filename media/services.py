@@ -40,11 +40,7 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
     if len(data) > settings.MEDIA_MAX_UPLOAD_BYTES:
         raise ApiError("The photo is too large.", "too_large", 413)
     if Photo.objects.filter(owner=owner).count() >= settings.MEDIA_MAX_PHOTOS:
-        raise ApiError(
-            f"A member has at most {settings.MEDIA_MAX_PHOTOS} photos: delete one first.",
-            "too_many_photos",
-            409,
-        )
+        raise _too_many()
     try:
         renditions = make_renditions(data)
     except BadImage as exc:
@@ -62,6 +58,10 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
         for key, rendition in planned.values():
             written.append(default_storage.save(key, ContentFile(rendition.data)))
         with transaction.atomic():
+            # The owner's row is the lock: parallel uploads count one after another.
+            User.objects.select_for_update().filter(pk=owner.pk).first()
+            if Photo.objects.filter(owner=owner).count() >= settings.MEDIA_MAX_PHOTOS:
+                raise _too_many()
             has_primary = Photo.objects.filter(owner=owner, is_primary=True).exists()
             photo = Photo.objects.create(
                 id=photo_id,
@@ -76,6 +76,9 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
                 is_primary=not has_primary,
                 status=PhotoStatus.APPROVED if settings.MEDIA_AUTO_APPROVE else PhotoStatus.PENDING,
             )
+    except ApiError:
+        _remove(written)
+        raise
     except Exception as exc:
         _remove(written)
         logger.exception("storing photo %s failed", photo_id)
@@ -83,6 +86,19 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
             "Photo storage is unavailable right now. Try again.", "storage_unavailable", 503
         ) from exc
     return photo
+
+
+def _too_many() -> ApiError:
+    return ApiError(
+        f"A member has at most {settings.MEDIA_MAX_PHOTOS} photos: delete one first.",
+        "too_many_photos",
+        409,
+    )
+
+
+def remove_files_later(keys: list[str]) -> None:
+    """Delete stored renditions once the current transaction commits."""
+    transaction.on_commit(lambda: _remove(keys))
 
 
 def _own_photo(owner: User, photo: Photo | None) -> Photo:
@@ -105,7 +121,6 @@ def photo_make_primary(*, owner: User, photo: Photo | None) -> Photo:
 def photo_delete(*, owner: User, photo: Photo | None) -> None:
     """The row goes at once; every rendition leaves storage once that commits."""
     photo = _own_photo(owner, photo)
-    keys = photo.keys
     with transaction.atomic():
         was_primary = photo.is_primary
         photo.delete()
@@ -113,7 +128,7 @@ def photo_delete(*, owner: User, photo: Photo | None) -> None:
             successor = Photo.objects.filter(owner=owner).order_by("position", "created_at").first()
             if successor is not None:
                 Photo.objects.filter(pk=successor.pk).update(is_primary=True)
-        transaction.on_commit(lambda: _remove(keys))
+        # The renditions leave storage after commit (the post_delete handler in media/apps.py).
 
 
 def photo_review(*, moderator: User, photo: Photo, approved: bool) -> Photo:

@@ -46,7 +46,10 @@ class UploadView(APIView):
     )
     def post(self, request: Request) -> Response:
         # Refuse an announced oversize body before reading it.
-        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        try:
+            announced = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise ApiError("Content-Length is not a number.", "invalid", 400) from None
         if announced > settings.MEDIA_MAX_UPLOAD_BYTES + 64 * 1024:
             raise ApiError("The photo is too large.", "too_large", 413)
         upload = request.FILES.get("file")

@@ -306,3 +306,49 @@ def test_ensure_bucket_creates_a_missing_bucket(s3_storage, settings):
         "bucket fresh-bucket created",
         "bucket fresh-bucket exists",
     ]
+
+
+def test_blocked_viewer_gets_no_photo(client_for):
+    from moderation import services as moderation
+
+    bride, groom = make_member(), make_groom()
+    upload(client_for(bride.user), images.jpeg())
+    Photo.objects.update(status="approved")
+    moderation.block_create(blocker=bride.user, blocked=groom.user)
+
+    from media import selectors
+
+    assert selectors.primary_photo_for(viewer=groom.user, owner=bride.user) is None
+
+
+def test_deleting_an_account_removes_its_files(client_for, django_capture_on_commit_callbacks):
+    member = make_member()
+    upload(client_for(member.user), images.jpeg())
+    keys = Photo.objects.get().keys
+
+    with django_capture_on_commit_callbacks(execute=True):
+        member.user.delete()
+
+    assert not any(default_storage.exists(key) for key in keys)
+
+
+def test_ready_fails_when_the_bucket_is_missing(client, s3_storage, settings):
+    options = settings.STORAGES["default"]["OPTIONS"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            **settings.STORAGES["default"],
+            "OPTIONS": {**options, "bucket_name": "no-such"},
+        },
+    }
+
+    response = client.get("/ready")
+
+    assert response.status_code == 503
+    assert response.json()["checks"]["storage"] == "down"
+
+
+def test_tests_write_media_under_a_temporary_folder(settings):
+    from django.core.files.storage import storages
+
+    assert "pytest" in str(storages["default"].location)

@@ -97,3 +97,63 @@ def test_huge_dimensions_are_refused_from_the_header_alone(side):
         make_renditions(header)
 
     assert (refused.value.code, refused.value.status) == ("too_many_pixels", 413)
+
+
+def test_jpeg_comments_do_not_survive():
+    buffer = io.BytesIO()
+    Image.new("RGB", (800, 600), (10, 20, 30)).save(buffer, "JPEG", comment=b"SECRETCOMMENT")
+
+    result = make_renditions(buffer.getvalue())
+
+    for rendition in (result.tiny, result.medium, result.full):
+        assert b"SECRETCOMMENT" not in rendition.data
+
+
+def test_png_text_and_webp_metadata_do_not_survive():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Location", "9.58N 76.52E")
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 400)).save(buffer, "PNG", pnginfo=info)
+
+    result = make_renditions(buffer.getvalue())
+
+    for rendition in (result.tiny, result.medium, result.full):
+        assert b"9.58N" not in rendition.data
+
+
+def test_png_text_chunk_bomb_is_refused_not_a_crash():
+    chunk_data = b"Comment\x00\x00" + zlib.compress(b"A" * 50_000_000)
+    chunk = struct.pack(">I", len(chunk_data)) + b"zTXt" + chunk_data
+    chunk += struct.pack(">I", zlib.crc32(b"zTXt" + chunk_data))
+    buffer = io.BytesIO()
+    Image.new("RGB", (10, 10)).save(buffer, "PNG")
+    png = buffer.getvalue()
+    bomb = png[:33] + chunk + png[33:]  # after the IHDR chunk
+
+    with pytest.raises(BadImage) as refused:
+        make_renditions(bomb)
+
+    assert refused.value.status in {400, 413}
+
+
+def test_mpo_phone_photos_are_accepted():
+    buffer = io.BytesIO()
+    frames = [Image.new("RGB", (1200, 900), (i * 100, 50, 50)) for i in range(2)]
+    frames[0].save(buffer, "MPO", save_all=True, append_images=frames[1:])
+
+    result = make_renditions(buffer.getvalue())
+
+    assert result.source_format == "MPO"
+    assert (result.full.width, result.full.height) == (1200, 900)
+
+
+def test_tiff_is_never_parsed():
+    buffer = io.BytesIO()
+    Image.new("RGB", (100, 100)).save(buffer, "TIFF")
+
+    with pytest.raises(BadImage) as refused:
+        make_renditions(buffer.getvalue())
+
+    assert refused.value.code == "unsupported_media"
