@@ -17,11 +17,13 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 # MPO is a JPEG with extra frames (iPhone HDR, depth photos): its first frame is the photo.
-ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP")
-PARSERS = ("JPEG", "PNG", "WEBP")  # Pillow's JPEG parser is also the one that yields MPO
+ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "HEIF")
+PARSERS = ("JPEG", "PNG", "WEBP", "HEIF")  # Pillow's JPEG parser also yields MPO
 Image.init()  # register every plugin once, so `formats=` below can name WEBP
+register_heif_opener()  # iPhones' HEIC photos
 MAX_PIXELS = 40_000_000
 TINY = 200
 MEDIUM = 800
@@ -72,7 +74,9 @@ def _open(data: bytes) -> Image.Image:
         raise BadImage(_too_many_pixels(), "too_many_pixels", 413) from None
     except UnidentifiedImageError:
         raise BadImage(
-            "This is not a photo we can read: send a JPEG, PNG or WebP.", "unsupported_media", 415
+            "This is not a photo we can read: send a JPEG, PNG, WebP or HEIC.",
+            "unsupported_media",
+            415,
         ) from None
     except (ValueError, OSError, SyntaxError, struct.error):  # e.g. a text-chunk bomb in a PNG
         raise BadImage("The photo file is damaged or incomplete.", "corrupt_image") from None

@@ -157,3 +157,14 @@ def test_tiff_is_never_parsed():
         make_renditions(buffer.getvalue())
 
     assert refused.value.code == "unsupported_media"
+
+
+def test_heic_photos_from_iphones_are_accepted():
+    buffer = io.BytesIO()
+    Image.new("RGB", (1280, 960), (10, 200, 30)).save(buffer, "HEIF")
+
+    result = make_renditions(buffer.getvalue())
+
+    assert result.source_format == "HEIF"
+    assert opened(result.full.data).format == "JPEG"
+    assert (result.full.width, result.full.height) == (1280, 960)
