@@ -249,6 +249,8 @@ else:
         "OPTIONS": {"location": MEDIA_ROOT},
     }
 MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
+# The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
+AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
 MEDIA_AUTO_APPROVE = env_bool("MEDIA_AUTO_APPROVE", False)

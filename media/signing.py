@@ -30,7 +30,9 @@ def signed_url(key: str, ttl: int | None = None) -> str:
         return default_storage.url(key)  # presigned by the S3 storage, MEDIA_URL_TTL seconds
     expires = int(time.time()) + ttl
     query = urlencode({"e": expires, "s": _signature(key, expires)})
-    return f"{reverse('media-signed', args=[key])}?{query}"
+    # Relative unless AURUM_PUBLIC_URL names the public origin (the apps resolve relative URLs
+    # against the API's base).
+    return f"{settings.AURUM_PUBLIC_URL}{reverse('media-signed', args=[key])}?{query}"
 
 
 def _on_filesystem() -> bool:

@@ -352,3 +352,11 @@ def test_tests_write_media_under_a_temporary_folder(settings):
     from django.core.files.storage import storages
 
     assert "pytest" in str(storages["default"].location)
+
+
+def test_public_url_makes_file_urls_absolute(client_for, settings):
+    settings.AURUM_PUBLIC_URL = "https://api.aurum.example"
+
+    body = upload(client_for(make_member().user), images.jpeg()).json()
+
+    assert body["tiny_url"].startswith("https://api.aurum.example/files/photos/")
