@@ -248,6 +248,7 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT},
     }
+MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
 MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
 # The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")

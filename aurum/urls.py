@@ -11,6 +11,7 @@ api_v1 = [
     path("moderation/", include("moderation.urls")),
     path("notifications/", include("notifications.urls")),
     path("media/", include("media.urls")),
+    path("matching/", include("matching.urls")),
     path("", include("profiles.urls")),
 ]
 

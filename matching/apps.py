@@ -4,3 +4,11 @@ from django.apps import AppConfig
 class MatchingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "matching"
+
+    def ready(self) -> None:
+        from matching.selectors import accepted_between
+        from profiles.selectors import register_contact_grant
+
+        # An accepted interest opens contact details (and photos kept for accepted
+        # interests): the rule stays in profiles, this is the fact it asks about.
+        register_contact_grant(accepted_between)

@@ -15,6 +15,9 @@ class Kind(models.TextChoices):
     SUSPENSION = "suspension", "Account suspended"
     PHOTO_APPROVED = "photo_approved", "Photo approved"
     PHOTO_REJECTED = "photo_rejected", "Photo not approved"
+    INTEREST_RECEIVED = "interest_received", "New interest"
+    INTEREST_ACCEPTED = "interest_accepted", "Interest accepted"
+    INTEREST_DECLINED = "interest_declined", "Interest declined"
 
 
 class Channel(models.TextChoices):

@@ -321,3 +321,38 @@ class OwnProfileOut(ProfileOut):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_next_step(self, profile: Profile) -> str | None:
         return self._completion(profile)["next_step"]
+
+
+class CardOut(serializers.Serializer):
+    """A member in a list (API.md's card), as `viewer` (context) may see them."""
+
+    id = serializers.UUIDField(source="user_id")
+    profile_code = serializers.CharField(source="user.profile_code")
+    first_name = serializers.CharField(source="user.first_name")
+    age = serializers.SerializerMethodField()
+    height_cm = serializers.IntegerField(allow_null=True)
+    religion = serializers.CharField(allow_null=True)
+    caste = serializers.CharField(allow_null=True)
+    district = serializers.CharField(allow_null=True)
+    occupation = serializers.SerializerMethodField()
+    education_level = serializers.SerializerMethodField()
+    photo = serializers.SerializerMethodField()
+    last_active_at = serializers.DateTimeField(allow_null=True)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_age(self, profile: Profile) -> int | None:
+        return selectors.age_on(profile.date_of_birth)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_occupation(self, profile: Profile) -> str | None:
+        career = selectors.section_or_none(profile, "career")
+        return career.occupation if career is not None else None  # type: ignore[attr-defined]
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_education_level(self, profile: Profile) -> str | None:
+        education = selectors.section_or_none(profile, "education")
+        return education.level if education is not None else None  # type: ignore[attr-defined]
+
+    @extend_schema_field(PhotoOut(allow_null=True))
+    def get_photo(self, profile: Profile) -> dict[str, str] | None:
+        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)

@@ -349,8 +349,9 @@ def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_quer
     client = client_for(groom.user)
 
     # token user, the public id, the visible profile with its sections, the contact rule's
-    # visibility check, the photo rule's visibility check, the primary photo
-    with django_assert_num_queries(6):
+    # visibility check and its accepted-interest grant, the photo rule's visibility check,
+    # the primary photo
+    with django_assert_num_queries(7):
         client.get(detail(bride.user_id))
 
 

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+
+class InterestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Interest(models.Model):
+    """The one state machine between two members: one row per pair, whoever sent first.
+
+    `member_low`/`member_high` hold the pair in a fixed order, so a unique constraint makes
+    "one row per pair" true even when both members send at the same moment.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interests_sent"
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="interests_received"
+    )
+    member_low = models.UUIDField(editable=False)
+    member_high = models.UUIDField(editable=False)
+    status = models.CharField(
+        max_length=10, choices=InterestStatus.choices, default=InterestStatus.PENDING
+    )
+    message = models.CharField(max_length=500, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-updated_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["member_low", "member_high"], name="interest_one_per_pair"
+            ),
+            models.CheckConstraint(condition=~Q(sender=F("receiver")), name="interest_not_self"),
+        ]
+        indexes = [
+            models.Index(fields=["receiver", "status", "-updated_at"], name="interest_inbox_idx"),
+            models.Index(fields=["sender", "status", "-updated_at"], name="interest_outbox_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} → {self.receiver_id}: {self.status}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        low, high = sorted([self.sender_id, self.receiver_id], key=str)
+        self.member_low, self.member_high = low, high
+        super().save(*args, **kwargs)
+
+
+class Shortlist(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shortlist"
+    )
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "target"], name="shortlist_once"),
+            models.CheckConstraint(condition=~Q(owner=F("target")), name="shortlist_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} shortlisted {self.target_id}"
+
+
+class Ignore(models.Model):
+    """Hidden from the owner's feed and search (not from anything else)."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ignored"
+    )
+    target = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "target"], name="ignore_once"),
+            models.CheckConstraint(condition=~Q(owner=F("target")), name="ignore_not_self"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.owner_id} ignores {self.target_id}"

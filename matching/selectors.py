@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+
+from accounts.models import User
+from matching.models import Interest, InterestStatus, Shortlist
+
+
+def _pair(a: object, b: object) -> tuple[object, object]:
+    low, high = sorted([a, b], key=str)
+    return low, high
+
+
+def interest_between(a: User, b: User) -> Interest | None:
+    """What is between these two members: the one place other apps ask."""
+    low, high = _pair(a.pk, b.pk)
+    return Interest.objects.filter(member_low=low, member_high=high).first()
+
+
+def accepted_between(viewer: User, owner: User) -> bool:
+    """Registered with profiles as a contact (and photo) grant: an accepted interest."""
+    low, high = _pair(viewer.pk, owner.pk)
+    return Interest.objects.filter(
+        member_low=low, member_high=high, status=InterestStatus.ACCEPTED
+    ).exists()
+
+
+def interests_of(*, viewer: User, direction: str, status: str | None) -> QuerySet[Interest]:
+    side = Q(receiver=viewer) if direction == "received" else Q(sender=viewer)
+    interests = Interest.objects.filter(side).select_related(
+        "sender", "receiver", "sender__profile", "receiver__profile"
+    )
+    if status:
+        interests = interests.filter(status=status)
+    return interests
+
+
+def interest_by_id(*, value: str) -> Interest | None:
+    try:
+        return (
+            Interest.objects.select_related("sender", "receiver")
+            .filter(pk=uuid.UUID(value))
+            .first()
+        )
+    except ValueError:
+        return None
+
+
+def shortlist_of(*, viewer: User) -> QuerySet[Shortlist]:
+    return Shortlist.objects.filter(owner=viewer).select_related(
+        "target", "target__profile", "target__profile__career", "target__profile__education"
+    )

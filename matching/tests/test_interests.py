@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from matching.models import Interest, Shortlist
+from notifications.models import Notification
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+INTERESTS = "/api/v1/matching/interests"
+
+
+def send(client_for, sender, receiver, **body):
+    return client_for(sender.user).post(
+        INTERESTS, {"to_profile": str(receiver.user_id), **body}, format="json"
+    )
+
+
+def act(client_for, who, interest_id, action):
+    return client_for(who.user).post(f"{INTERESTS}/{interest_id}/{action}")
+
+
+def test_send_then_accept_opens_contact_details(client_for):
+    bride, groom = make_member(), make_groom()
+
+    sent = send(client_for, groom, bride, message="Namaskaram")
+    inbox = client_for(bride.user).get(INTERESTS, {"direction": "received", "status": "pending"})
+    hidden = client_for(groom.user).get(f"/api/v1/profiles/{bride.user_id}").json()["contact"]
+    accepted = act(client_for, bride, sent.json()["id"], "accept")
+    shown = client_for(groom.user).get(f"/api/v1/profiles/{bride.user_id}").json()["contact"]
+
+    assert sent.status_code == 201
+    assert sent.json()["from_profile"] == str(groom.user_id)
+    assert sent.json()["to_profile"] == str(bride.user_id)
+    assert [i["id"] for i in inbox.json()["results"]] == [sent.json()["id"]]
+    assert inbox.json()["results"][0]["other"]["profile_code"] == groom.user.profile_code
+    assert hidden is None
+    assert accepted.status_code == 200 and accepted.json()["status"] == "accepted"
+    assert shown["phone"] == bride.user.phone
+    kinds = set(Notification.objects.values_list("kind", flat=True))
+    assert {"interest_received", "interest_accepted"} <= kinds
+
+
+def test_second_pending_interest_is_409(client_for):
+    bride, groom = make_member(), make_groom()
+    send(client_for, groom, bride)
+
+    again = send(client_for, groom, bride)
+
+    assert again.status_code == 409 and again.json()["code"] == "duplicate"
+    assert Interest.objects.count() == 1
+
+
+def test_sending_back_accepts(client_for):
+    bride, groom = make_member(), make_groom()
+    send(client_for, groom, bride)
+
+    back = send(client_for, bride, groom)
+
+    assert back.status_code == 201 and back.json()["status"] == "accepted"
+    assert Interest.objects.count() == 1
+
+
+def test_decline_and_withdraw_belong_to_the_right_member(client_for):
+    bride, groom = make_member(), make_groom()
+    interest_id = send(client_for, groom, bride).json()["id"]
+
+    assert act(client_for, groom, interest_id, "accept").status_code == 404  # the sender
+    assert act(client_for, bride, interest_id, "withdraw").status_code == 404  # the receiver
+    assert act(client_for, bride, interest_id, "decline").json()["status"] == "declined"
+    assert act(client_for, bride, interest_id, "accept").status_code == 409
+
+
+def test_after_a_decline_either_may_send_again(client_for):
+    bride, groom = make_member(), make_groom()
+    interest_id = send(client_for, groom, bride).json()["id"]
+    act(client_for, bride, interest_id, "decline")
+
+    again = send(client_for, bride, groom)
+
+    assert again.status_code == 201 and again.json()["status"] == "pending"
+    assert again.json()["from_profile"] == str(bride.user_id)
+
+
+@pytest.mark.parametrize("target", ["self", "hidden", "unknown"])
+def test_bad_targets(client_for, target):
+    groom = make_groom()
+    hidden = make_member(approved=False)
+    to = {"self": str(groom.user_id), "hidden": str(hidden.user_id), "unknown": "AU222222"}[target]
+
+    response = client_for(groom.user).post(INTERESTS, {"to_profile": to}, format="json")
+
+    assert response.status_code == (400 if target == "self" else 404)
+    assert Interest.objects.count() == 0
+
+
+def test_daily_limit(client_for, settings):
+    settings.MATCHING_INTERESTS_PER_DAY = 1
+    groom = make_groom()
+
+    first = send(client_for, groom, make_member())
+    second = send(client_for, groom, make_member())
+
+    assert (first.status_code, second.status_code) == (201, 429)
+
+
+def test_bad_list_filters_are_400(client_for):
+    response = client_for(make_groom().user).get(INTERESTS, {"direction": "sideways"})
+
+    assert response.status_code == 400 and "direction" in response.json()["fields"]
+
+
+def test_shortlist_and_ignore_are_idempotent(client_for):
+    bride, groom = make_member(), make_groom()
+    client = client_for(groom.user)
+
+    first = client.post(f"/api/v1/matching/shortlist/{bride.user.profile_code}")
+    again = client.post(f"/api/v1/matching/shortlist/{bride.user_id}")
+    listed = client.get("/api/v1/matching/shortlisted").json()["results"]
+    removed = client.delete(f"/api/v1/matching/shortlist/{bride.user_id}")
+    ignored = client.post(f"/api/v1/matching/ignore/{bride.user_id}")
+    unignored = client.delete(f"/api/v1/matching/ignore/{bride.user_id}")
+
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert [item["profile"]["id"] for item in listed] == [str(bride.user_id)]
+    assert removed.status_code == ignored.status_code == unignored.status_code == 204
+    assert Shortlist.objects.count() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_both_sending_at_once_end_in_one_accepted_interest():
+    from matching import services
+
+    bride, groom = make_member(), make_groom()
+    barrier = threading.Barrier(2)
+    errors: list[str] = []
+
+    def go(sender, receiver) -> None:
+        barrier.wait()
+        try:
+            services.interest_send(sender=sender.user, receiver=receiver.user)
+        except Exception as exc:  # a 409 for one of them is fine; the outcome is checked below
+            errors.append(type(exc).__name__)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=go, args=(groom, bride)),
+        threading.Thread(target=go, args=(bride, groom)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert Interest.objects.count() == 1
+    assert Interest.objects.get().status == "accepted"
+    assert set(errors) <= {"ApiError"}
