@@ -6,8 +6,10 @@ class MatchingConfig(AppConfig):
     name = "matching"
 
     def ready(self) -> None:
-        from matching.selectors import accepted_between
-        from profiles.selectors import register_contact_grant
+        from matching.selectors import accepted_between, interest_counts
+        from profiles.selectors import register_contact_grant, register_dashboard_part
+
+        register_dashboard_part("interests", interest_counts)
 
         # An accepted interest opens contact details (and photos kept for accepted
         # interests): the rule stays in profiles, this is the fact it asks about.

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
 from matching.models import Interest, InterestStatus, Shortlist
@@ -52,3 +52,13 @@ def shortlist_of(*, viewer: User) -> QuerySet[Shortlist]:
     return Shortlist.objects.filter(owner=viewer).select_related(
         "target", "target__profile", "target__profile__career", "target__profile__education"
     )
+
+
+def interest_counts(viewer: User) -> dict[str, int]:
+    """The dashboard's interest numbers, in one query."""
+    counts = Interest.objects.filter(Q(sender=viewer) | Q(receiver=viewer)).aggregate(
+        received_pending=Count("pk", filter=Q(receiver=viewer, status=InterestStatus.PENDING)),
+        sent_pending=Count("pk", filter=Q(sender=viewer, status=InterestStatus.PENDING)),
+        accepted=Count("pk", filter=Q(status=InterestStatus.ACCEPTED)),
+    )
+    return {name: value or 0 for name, value in counts.items()}

@@ -161,3 +161,14 @@ def test_both_sending_at_once_end_in_one_accepted_interest():
     assert Interest.objects.count() == 1
     assert Interest.objects.get().status == "accepted"
     assert set(errors) <= {"ApiError"}
+
+
+def test_dashboard_counts_interests(client_for):
+    bride, groom, other = make_member(), make_groom(), make_groom()
+    send(client_for, groom, bride)
+    accepted_id = send(client_for, other, bride).json()["id"]
+    act(client_for, bride, accepted_id, "accept")
+
+    counts = client_for(bride.user).get("/api/v1/dashboard").json()["interests"]
+
+    assert counts == {"received_pending": 1, "sent_pending": 0, "accepted": 1}
