@@ -7,6 +7,9 @@ from django.db.models import Count, Q, QuerySet
 from accounts.models import User
 from matching.models import Interest, InterestStatus, Shortlist
 
+# What a card needs beside the user, so a list of cards costs no query per card for them.
+CARD_RELATIONS = ("", "__profile", "__profile__career", "__profile__education")
+
 
 def _pair(a: object, b: object) -> tuple[object, object]:
     low, high = sorted([a, b], key=str)
@@ -30,7 +33,7 @@ def accepted_between(viewer: User, owner: User) -> bool:
 def interests_of(*, viewer: User, direction: str, status: str | None) -> QuerySet[Interest]:
     side = Q(receiver=viewer) if direction == "received" else Q(sender=viewer)
     interests = Interest.objects.filter(side).select_related(
-        "sender", "receiver", "sender__profile", "receiver__profile"
+        *(f"{who}{part}" for who in ("sender", "receiver") for part in CARD_RELATIONS)
     )
     if status:
         interests = interests.filter(status=status)
@@ -50,7 +53,7 @@ def interest_by_id(*, value: str) -> Interest | None:
 
 def shortlist_of(*, viewer: User) -> QuerySet[Shortlist]:
     return Shortlist.objects.filter(owner=viewer).select_related(
-        "target", "target__profile", "target__profile__career", "target__profile__education"
+        *(f"target{part}" for part in CARD_RELATIONS)
     )
 
 

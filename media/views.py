@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest
 from django.views.decorators.http import require_GET
@@ -45,18 +44,15 @@ class UploadView(APIView):
         responses={201: PhotoOut},
     )
     def post(self, request: Request) -> Response:
-        # Refuse an announced oversize body before reading it.
+        # Refuse an announced oversize body before reading it (64 kB for multipart framing).
         try:
             announced = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             raise ApiError("Content-Length is not a number.", "invalid", 400) from None
-        if announced > settings.MEDIA_MAX_UPLOAD_BYTES + 64 * 1024:
-            raise ApiError("The photo is too large.", "too_large", 413)
+        services.check_upload_size(max(0, announced - 64 * 1024))
         upload = request.FILES.get("file")
         if upload is None:
             raise ApiError("Send the photo in the multipart field 'file'.", "invalid", 400)
-        if upload.size > settings.MEDIA_MAX_UPLOAD_BYTES:
-            raise ApiError("The photo is too large.", "too_large", 413)
         photo = services.photo_upload(owner=request.user, data=upload.read())
         return Response(services.as_payload(photo), status=status.HTTP_201_CREATED)
 

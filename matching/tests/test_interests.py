@@ -172,3 +172,18 @@ def test_dashboard_counts_interests(client_for):
     counts = client_for(bride.user).get("/api/v1/dashboard").json()["interests"]
 
     assert counts == {"received_pending": 1, "sent_pending": 0, "accepted": 1}
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_interest_list_costs_no_query_per_row_for_cards(
+    client_for, django_assert_num_queries, rows
+):
+    bride = make_member()
+    for _ in range(rows):
+        send(client_for, make_groom(), bride)
+    client = client_for(bride.user)
+
+    # token user, the page with both members' cards joined, and per row only the card's
+    # photo rule (visibility + primary photo), which the media app owns
+    with django_assert_num_queries(2 + 2 * rows):
+        client.get(INTERESTS)

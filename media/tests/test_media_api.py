@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from accounts.tests.factories import UserFactory, make_moderator
+from accounts.tests.factories import make_moderator
 from media.models import Photo
 from media.tests import images
 from profiles.tests.factories import make_groom, make_member
@@ -247,7 +247,6 @@ def test_moderator_review_notifies(client_for):
 
     assert Photo.objects.get().status == "rejected"
     assert Notification.objects.get(recipient=member.user).kind == "photo_rejected"
-    assert UserFactory  # factories import kept for readers
 
 
 def test_photo_queue_in_admin_shows_thumbnails_and_approves(client, client_for):
