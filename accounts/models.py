@@ -95,6 +95,10 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=Q(role__in=[r.value for r in Role]), name="user_role_valid"
             ),
         ]
+        # The few suspended accounts, which the visibility rule leaves out by an anti-join.
+        indexes = [
+            models.Index(fields=["id"], condition=Q(is_active=False), name="user_inactive_idx")
+        ]
 
     def __str__(self) -> str:
         return f"{self.profile_code} {self.get_full_name()}".strip()

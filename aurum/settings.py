@@ -249,6 +249,9 @@ else:
         "OPTIONS": {"location": MEDIA_ROOT},
     }
 MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
+# The feed scores this many of the most recently active members who pass its hard filters.
+MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
+MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached
 MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
 # The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")

@@ -6,10 +6,13 @@ class MatchingConfig(AppConfig):
     name = "matching"
 
     def ready(self) -> None:
-        from matching.selectors import accepted_between, interest_counts
+        from matching import receivers
+        from matching.selectors import accepted_between, interest_counts, recommendations
         from profiles.selectors import register_contact_grant, register_dashboard_part
 
+        receivers.connect()
         register_dashboard_part("interests", interest_counts)
+        register_dashboard_part("recommendations", recommendations)
 
         # An accepted interest opens contact details (and photos kept for accepted
         # interests): the rule stays in profiles, this is the fact it asks about.

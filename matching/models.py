@@ -5,6 +5,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 
 class InterestStatus(models.TextChoices):
@@ -96,3 +97,27 @@ class Ignore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner_id} ignores {self.target_id}"
+
+
+class ProfileVisit(models.Model):
+    """A member opened another member's profile: at most one row per viewer, profile and day."""
+
+    viewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visits_made"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="visits_received"
+    )
+    day = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        constraints = [
+            models.UniqueConstraint(fields=["viewer", "owner", "day"], name="visit_once_a_day"),
+            models.CheckConstraint(condition=~Q(viewer=F("owner")), name="visit_not_self"),
+        ]
+        indexes = [models.Index(fields=["owner", "-created_at"], name="visit_inbox_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id} visited {self.owner_id} on {self.day}"

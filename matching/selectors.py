@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
-from matching.models import Interest, InterestStatus, Shortlist
+from matching.models import Interest, InterestStatus, ProfileVisit, Shortlist
+from profiles.selectors import visible_profiles
 
 # What a card needs beside the user, so a list of cards costs no query per card for them.
 CARD_RELATIONS = ("", "__profile", "__profile__career", "__profile__education")
+# The same, from the profile's side.
+CARD_SECTIONS = ("user", "career", "education")
 
 
 def _pair(a: object, b: object) -> tuple[object, object]:
@@ -65,3 +69,25 @@ def interest_counts(viewer: User) -> dict[str, int]:
         accepted=Count("pk", filter=Q(status=InterestStatus.ACCEPTED)),
     )
     return {name: value or 0 for name, value in counts.items()}
+
+
+def visitors_of(*, viewer: User) -> QuerySet[ProfileVisit]:
+    """Who opened my profile, latest first; only members I may see myself."""
+    return ProfileVisit.objects.filter(
+        owner=viewer, viewer_id__in=visible_profiles(viewer=viewer).values("pk")
+    ).select_related(*(f"viewer{part}" for part in CARD_RELATIONS))
+
+
+RECOMMENDATIONS_ON_DASHBOARD = 6
+
+
+def recommendations(viewer: User) -> list[dict[str, Any]]:
+    """The dashboard's part: the top of the feed's first page (the same cached page)."""
+    from aurum.errors import ApiError
+    from matching.feed import feed_page
+
+    try:
+        page = feed_page(viewer=viewer, cursor=None, size=20)
+    except ApiError:  # no gender yet: nothing to recommend
+        return []
+    return page["results"][:RECOMMENDATIONS_ON_DASHBOARD]

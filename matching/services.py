@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aurum.errors import ApiError
-from matching.models import Ignore, Interest, InterestStatus, Shortlist
+from matching.models import Ignore, Interest, InterestStatus, ProfileVisit, Shortlist
 from matching.selectors import _pair
 from notifications.models import Kind
 from notifications.services import notify
@@ -150,3 +150,11 @@ def ignore_add(*, owner: User, target: User | None) -> Ignore:
 def ignore_remove(*, owner: User, target: User | None) -> None:
     if target is not None:
         Ignore.objects.filter(owner=owner, target=target).delete()
+
+
+def visit_record(*, viewer: User, owner_id: object) -> None:
+    """One visit per viewer, profile and day; a second look the same day changes nothing."""
+    ProfileVisit.objects.bulk_create(
+        [ProfileVisit(viewer=viewer, owner_id=owner_id, day=timezone.localdate())],
+        ignore_conflicts=True,
+    )

@@ -5,6 +5,9 @@ from matching import views
 app_name = "matching"
 
 urlpatterns = [
+    path("search", views.SearchView.as_view(), name="search"),
+    path("feed", views.FeedView.as_view(), name="feed"),
+    path("visitors", views.VisitorsView.as_view(), name="visitors"),
     path("shortlisted", views.ShortlistedView.as_view(), name="shortlisted"),
     path("shortlist/<str:profile_id>", views.ShortlistView.as_view(), name="shortlist"),
     path("ignore/<str:profile_id>", views.IgnoreView.as_view(), name="ignore"),

@@ -11,10 +11,11 @@ class MediaConfig(AppConfig):
     moderator_permissions = ("media.view_photo", "media.change_photo")
 
     def ready(self) -> None:
+        from django.db.models import Exists, OuterRef
         from django.db.models.signals import post_delete
 
         from media import selectors, services
-        from media.models import Photo
+        from media.models import Photo, PhotoStatus
 
         # However a photo row goes (a member's delete, an account deleted with its photos),
         # its renditions leave storage once that commits.
@@ -28,18 +29,19 @@ class MediaConfig(AppConfig):
         from profiles.selectors import (
             register_completion_check,
             register_gallery_provider,
+            register_photo_filter,
             register_photo_provider,
         )
 
-        def card_photo(viewer: Any, profile: Any) -> dict[str, str] | None:
-            photo = selectors.primary_photo_for(
-                viewer=viewer, owner=profile.user, visibility=profile.photo_visibility
-            )
-            if photo is None:
-                return None
+        def card_photos(viewer: Any, profiles: list[Any]) -> dict[object, dict[str, str]]:
             return {
-                "tiny_url": signed_url(photo.tiny_key),
-                "medium_url": signed_url(photo.medium_key),
+                owner_id: {
+                    "tiny_url": signed_url(photo.tiny_key),
+                    "medium_url": signed_url(photo.medium_key),
+                }
+                for owner_id, photo in selectors.primary_photos_for(
+                    viewer=viewer, profiles=profiles
+                ).items()
             }
 
         def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
@@ -54,7 +56,12 @@ class MediaConfig(AppConfig):
                 )
             ]
 
-        register_photo_provider(card_photo)
+        def with_photo(profiles: Any) -> Any:
+            approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
+            return profiles.filter(Exists(approved), photo_visibility="all_members")
+
+        register_photo_provider(card_photos)
+        register_photo_filter(with_photo)
         register_gallery_provider(gallery)
         register_completion_check(
             "photo", lambda profile: selectors.has_photos(owner_id=profile.pk)

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from media.models import Photo, PhotoStatus
-from profiles.selectors import can_see_photos
+from profiles.models import Profile
+from profiles.selectors import can_see_photos, photos_open_to
 
 
 def photo_by_id(*, value: str) -> Photo | None:
@@ -28,8 +29,34 @@ def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> Q
 
 
 def primary_photo_for(*, viewer: User, owner: User, visibility: str | None = None) -> Photo | None:
-    photos = photos_for(viewer=viewer, owner=owner, visibility=visibility)
-    return photos.order_by("-is_primary", "position").first()
+    photos = primary_photos_for(viewer=viewer, profiles=[_profile_of(owner, visibility)])
+    return photos.get(owner.pk)
+
+
+def _profile_of(owner: User, visibility: str | None) -> Profile:
+    if visibility is None:
+        profile = Profile.objects.filter(user=owner).first()
+        return profile or Profile(user=owner)
+    return Profile(user=owner, photo_visibility=visibility)
+
+
+def primary_photos_for(*, viewer: User, profiles: list[Profile]) -> dict[object, Photo]:
+    """Each listed profile's first photo `viewer` may see, in two queries for any list: one
+    to ask the photo rule for all of them, one for their photos."""
+    allowed = photos_open_to(viewer=viewer, profiles=profiles)
+    if not allowed:
+        return {}
+    staff = viewer.is_staff
+    own = {p.pk for p in profiles if p.pk == viewer.pk}
+    photos = Photo.objects.filter(owner_id__in=allowed).order_by(
+        "owner_id", "-is_primary", "position"
+    )
+    if not staff:
+        photos = photos.filter(Q(status=PhotoStatus.APPROVED) | Q(owner_id__in=own))
+    first: dict[object, Photo] = {}
+    for photo in photos:
+        first.setdefault(photo.owner_id, photo)
+    return first
 
 
 def has_photos(*, owner_id: object) -> bool:

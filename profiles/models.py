@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from profiles.choices import (
     HEIGHT_CM_RANGE,
@@ -26,6 +27,9 @@ from profiles.choices import (
     VerificationStatus,
     YesNoUnknown,
 )
+
+# What the visibility rule asks of a profile row itself (profiles.selectors.LISTED).
+LISTED_ROW = Q(verification_status=VerificationStatus.APPROVED, is_hidden=False)
 
 
 def _between_or_null(field: str, low: int, high: int) -> Q:
@@ -73,7 +77,8 @@ class Profile(models.Model):
         max_length=20, choices=PhotoVisibility.choices, default=PhotoVisibility.ALL_MEMBERS
     )
     is_hidden = models.BooleanField(default=False, help_text="Hibernating: invisible to others.")
-    last_active_at = models.DateTimeField(null=True, blank=True)
+    # Never empty: search orders by it (a new member counts as active when they join).
+    last_active_at = models.DateTimeField(default=timezone.now)
 
     verification_status = models.CharField(
         max_length=12, choices=VerificationStatus.choices, default=VerificationStatus.NOT_SUBMITTED
@@ -108,8 +113,40 @@ class Profile(models.Model):
                 name="profile_verification_status_valid",
             ),
         ]
+        # Search and feed: partial on listed profiles (approved, not hidden: what the visibility
+        # rule asks of the row), the gender sought first, then equality columns, then ranges;
+        # INCLUDE carries the other filter and ordering columns, so PostgreSQL answers from the
+        # index alone. One index per ordering serves broad searches, read in order until a page
+        # is full. README, "Search at a million profiles", shows the plans.
         indexes = [
             models.Index(fields=["verification_status", "submitted_at"], name="profile_queue_idx"),
+            models.Index(
+                fields=["gender", "religion", "caste", "district", "date_of_birth"],
+                include=[
+                    "user",
+                    "height_cm",
+                    "last_active_at",
+                    "created_at",
+                    "mother_tongue",
+                    "marital_status",
+                    "star",
+                ],
+                condition=LISTED_ROW,
+                name="profile_search_idx",
+            ),
+            *(
+                models.Index(
+                    fields=["gender", *order],
+                    include=["date_of_birth", "height_cm", "religion", "caste", "district"],
+                    condition=LISTED_ROW,
+                    name=name,
+                )
+                for name, order in (
+                    ("profile_active_idx", ["-last_active_at", "-user"]),
+                    ("profile_newest_idx", ["-created_at", "-user"]),
+                    ("profile_age_idx", ["date_of_birth", "user"]),
+                )
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
-from profiles.models import Profile
+from profiles.models import LISTED_ROW, Profile
 
 # viewer -> Q over Profile rows the viewer must not see (e.g. members either side blocked).
 VisibilityExclusion = Callable[[User], Q]
@@ -39,6 +39,8 @@ def register_contact_grant(rule: ContactGrant) -> None:
 
 
 WITH_SECTIONS = ("user", "education", "career", "family", "preferences")
+# A profile others may be shown, as far as the profile row itself says.
+LISTED = LISTED_ROW
 
 
 def _self_or_staff(viewer: User, owner: User) -> bool:
@@ -50,12 +52,19 @@ def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
 
     Both active, the other approved and not hidden, neither blocking the other (through the
     registered exclusions). The viewer's own profile is not among them.
+
+    Written so that no row is joined to its account: approval is the profile's verification
+    (the account's `admin_approved` is written with it, in the same transaction), and the few
+    inactive accounts are left out by a small anti-join. The search indexes are partial on
+    exactly `LISTED`.
     """
     if not viewer.is_authenticated or not viewer.is_active:
         return Profile.objects.none()
-    profiles = Profile.objects.filter(
-        user__is_active=True, user__admin_approved=True, is_hidden=False
-    ).exclude(user=viewer)
+    profiles = (
+        Profile.objects.filter(LISTED)
+        .exclude(user=viewer)
+        .exclude(user_id__in=User.objects.filter(is_active=False).values("pk"))
+    )
     for exclusion in _visibility_exclusions:
         profiles = profiles.exclude(exclusion(viewer))
     return profiles
@@ -93,16 +102,58 @@ def can_see_photos(*, viewer: User, owner: User, visibility: str | None = None) 
     return True
 
 
-# Media provides the card's photo ({tiny_url, medium_url} or None) without profiles importing it.
-_photo_provider: list[Callable[[User, Profile], dict[str, str] | None]] = []
+def photos_open_to(*, viewer: User, profiles: list[Profile]) -> set[object]:
+    """`can_see_photos` for a whole list in one query: the ids of the owners whose photos
+    `viewer` may see (a grant is asked only for owners keeping photos to accepted interests)."""
+    ids = [p.pk for p in profiles if not _self_or_staff(viewer, p.user)]
+    open_ids = {p.pk for p in profiles if _self_or_staff(viewer, p.user)}
+    if ids:
+        visible = set(
+            visible_profiles(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True)
+        )
+        for profile in profiles:
+            if profile.pk not in visible:
+                continue
+            if profile.photo_visibility != "accepted_interests" or any(
+                grant(viewer, profile.user) for grant in _contact_grants
+            ):
+                open_ids.add(profile.pk)
+    return open_ids
 
 
-def register_photo_provider(provider: Callable[[User, Profile], dict[str, str] | None]) -> None:
+# Media provides cards' photos ({tiny_url, medium_url} or None per profile id) for a whole
+# list at once, without profiles importing it.
+PhotoProvider = Callable[[User, list[Profile]], dict[object, dict[str, str] | None]]
+_photo_provider: list[PhotoProvider] = []
+
+
+def register_photo_provider(provider: PhotoProvider) -> None:
     _photo_provider[:] = [provider]
 
 
+def photos_for_cards(
+    *, viewer: User, profiles: list[Profile]
+) -> dict[object, dict[str, str] | None]:
+    if not _photo_provider or not profiles:
+        return {}
+    return _photo_provider[0](viewer, profiles)
+
+
 def photo_for(*, viewer: User, profile: Profile) -> dict[str, str] | None:
-    return _photo_provider[0](viewer, profile) if _photo_provider else None
+    return photos_for_cards(viewer=viewer, profiles=[profile]).get(profile.pk)
+
+
+# Media narrows a list to profiles with a photo every member may see, for search's
+# `with_photo`, without profiles importing it.
+_photo_filter: list[Callable[[QuerySet[Profile]], QuerySet[Profile]]] = []
+
+
+def register_photo_filter(narrow: Callable[[QuerySet[Profile]], QuerySet[Profile]]) -> None:
+    _photo_filter[:] = [narrow]
+
+
+def with_photo(profiles: QuerySet[Profile]) -> QuerySet[Profile]:
+    return _photo_filter[0](profiles) if _photo_filter else profiles.none()
 
 
 _gallery_provider: list[Callable[[User, Profile], list[dict[str, str]]]] = []

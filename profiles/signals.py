@@ -2,10 +2,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from accounts.signals import session_activity
 from profiles import services
+
+# Sent when a member opens another member's profile (not their own, not staff): matching
+# records the visit. Arguments: viewer, profile.
+profile_viewed = Signal()
 
 
 @receiver(session_activity, dispatch_uid="aurum.profiles.last_active")

@@ -12,6 +12,8 @@ from rest_framework.views import APIView
 from aurum.errors import ApiError
 from profiles import selectors, serializers, services
 from profiles.choices import all_choices
+from profiles.models import Profile
+from profiles.signals import profile_viewed
 
 TAG = ["profiles"]
 
@@ -46,6 +48,8 @@ class ProfileDetailView(APIView):
         profile = selectors.profile_for_viewer(viewer=request.user, public_id=public_id)
         if profile is None:
             raise ApiError("Not found.", "not_found", 404)
+        if profile.pk != request.user.pk and not request.user.is_staff:
+            profile_viewed.send(sender=Profile, viewer=request.user, profile=profile)
         return Response(serializers.ProfileOut(profile, context={"viewer": request.user}).data)
 
 

@@ -58,6 +58,5 @@ def make_member(*, approved: bool = True, user: User | None = None, **profile: A
 
 
 def make_groom(**kwargs: Any) -> Profile:
-    return make_member(
-        gender="male", date_of_birth=date(1993, 1, 2), height_cm=175, caste="ezhava", **kwargs
-    )
+    values = {"date_of_birth": date(1993, 1, 2), "height_cm": 175, "caste": "ezhava", **kwargs}
+    return make_member(gender="male", **values)

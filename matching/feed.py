@@ -1,0 +1,124 @@
+"""The feed: recommendations, best two-way match first, cached per member.
+
+Hard filters first (the visibility rule, the gender sought, my age range, not ignored, no
+interest between us), then the `match_score` (matching/scoring.py), then recency. The score
+is computed over the `MATCHING_FEED_POOL` most recently active members who pass the hard
+filters, so a feed costs the same on a thousand members and on a million.
+
+Pages are cached (`MATCHING_FEED_TTL` seconds) under two versions: the member's own, changed
+when their profile, preferences, blocks, ignores or interests change, and a global one,
+changed when any member stops being visible (hidden, suspended, unapproved, held after
+reports), so a cached page never shows someone the rules now hide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from aurum.errors import ApiError
+from aurum.pagination import Keyset
+from matching import scoring
+from matching.models import Interest
+from matching.search import OPPOSITE, born_between, candidates
+from profiles import selectors as profile_selectors
+from profiles.models import Profile
+
+FEED_KEYSET = Keyset(("-match_score", "-last_active_at", "-user_id"), "feed")
+GLOBAL_VERSION = "feed:v:*"
+
+
+def _member_version(user_id: object) -> str:
+    return f"feed:v:{user_id}"
+
+
+def feed_rows(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
+    """Every recommendation for `viewer` with its score, unordered; and `viewer`'s profile."""
+    me = profile_selectors.own_profile(user=viewer)
+    if me is None or me.gender not in OPPOSITE:
+        raise ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
+    pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender]).exclude(
+        Q(pk__in=Interest.objects.filter(sender=viewer).values("receiver"))
+        | Q(pk__in=Interest.objects.filter(receiver=viewer).values("sender"))
+    )
+    prefs = profile_selectors.section_or_none(me, "preferences")
+    if prefs is not None:
+        pool = pool.filter(
+            **born_between(prefs.age_min, prefs.age_max, timezone.localdate())  # type: ignore[attr-defined]
+        )
+    recent = pool.order_by("-last_active_at", "-user_id").values("pk")
+    scored = Profile.objects.filter(pk__in=recent[: settings.MATCHING_FEED_POOL]).annotate(
+        match_score=scoring.score(me)
+    )
+    return scored, me
+
+
+def feed_page(*, viewer: User, cursor: str | None, size: int) -> dict[str, Any]:
+    """`{"results": [card with match_score and match_reasons], "next", "previous"}`; cursors,
+    not links, so the cached page serves any host."""
+    from matching.selectors import CARD_SECTIONS
+    from matching.serializers import FeedCardOut
+    from profiles.serializers import card_context
+
+    def build() -> dict[str, Any]:
+        rows, me = feed_rows(viewer=viewer)
+        page = FEED_KEYSET.page(
+            rows,
+            cursor=cursor,
+            size=size,
+            fetch=lambda keys: keys.annotate(**scoring.annotations(me)).select_related(
+                *CARD_SECTIONS
+            ),
+        )
+        context = card_context(viewer, page.rows)
+        return {
+            "results": FeedCardOut(page.rows, many=True, context=context).data,
+            "next": page.next,
+            "previous": page.previous,
+        }
+
+    return cached_page(viewer=viewer, cursor=cursor, size=size, build=build)
+
+
+def cached_page(
+    *, viewer: User, cursor: str | None, size: int, build: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """The page from the cache when both versions still match, else `build()`'s, stored.
+    One cache round trip when it is there."""
+    digest = hashlib.blake2b(f"{size}:{cursor or ''}".encode(), digest_size=12).hexdigest()
+    page_key = f"feed:p:{viewer.pk}:{digest}"
+    member_key = _member_version(viewer.pk)
+    found = cache.get_many([member_key, GLOBAL_VERSION, page_key])
+    versions = [found.get(member_key), found.get(GLOBAL_VERSION)]
+    entry = found.get(page_key)
+    if entry is not None and entry["v"] == versions:
+        return entry
+    entry = {**build(), "v": versions}
+    cache.set(page_key, entry, settings.MATCHING_FEED_TTL)
+    return entry
+
+
+def _bump(keys: list[str]) -> None:
+    # After commit: a page built from data about to change would otherwise be stored under
+    # the new version.
+    transaction.on_commit(lambda: cache.set_many({key: uuid.uuid4().hex for key in keys}, None))
+
+
+def invalidate_member(*user_ids: object) -> None:
+    """The members' own feeds are stale (their profile, preferences, blocks, ignores or
+    interests changed)."""
+    _bump([_member_version(user_id) for user_id in user_ids])
+
+
+def invalidate_everyone() -> None:
+    """Someone stopped being visible: no cached feed may show them any longer."""
+    _bump([GLOBAL_VERSION])

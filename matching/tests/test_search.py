@@ -1,0 +1,367 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accounts.models import User
+from matching.models import Ignore
+from moderation.models import Block, Report
+from profiles.choices import District, EducationLevel, MaritalStatus, Religion
+from profiles.demo import KERALA, seed_members
+from profiles.models import Profile
+from profiles.selectors import age_on
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = "/api/v1/matching/search"
+SEED = 41
+
+
+@pytest.fixture
+def brides() -> list[Profile]:
+    """90 generated members (both genders, realistic spread), their sections included."""
+    seed_members(count=90, seed=SEED, password_hash=make_password(None))
+    return list(
+        Profile.objects.filter(user__email__endswith=f".s{SEED}@demo.aurum.test", gender="female")
+        .select_related("user", "education", "career")
+        .order_by("pk")
+    )
+
+
+def ids(response: Any) -> list[str]:
+    assert response.status_code == 200, response.content
+    return [card["id"] for card in response.json()["results"]]
+
+
+def walk(client: Any, params: dict[str, Any]) -> list[str]:
+    """Every page, following `next` links."""
+    found: list[str] = []
+    response = client.get(SEARCH, {**params, "page_size": 7})
+    while True:
+        found += ids(response)
+        link = response.json()["next"]
+        if link is None:
+            return found
+        response = client.get(link)
+
+
+def python_filter(profiles: list[Profile], f: dict[str, Any]) -> list[Profile]:
+    """The same search, written plainly: what the SQL must agree with."""
+
+    def keep(p: Profile) -> bool:
+        age = age_on(p.date_of_birth)
+        career = getattr(p, "career", None)
+        return (
+            (f.get("age_min") is None or age >= f["age_min"])
+            and (f.get("age_max") is None or age <= f["age_max"])
+            and (f.get("height_min") is None or p.height_cm >= f["height_min"])
+            and (f.get("height_max") is None or p.height_cm <= f["height_max"])
+            and (not f.get("religion") or p.religion in f["religion"])
+            and (not f.get("district") or p.district in f["district"])
+            and (not f.get("marital_status") or p.marital_status in f["marital_status"])
+            and (not f.get("education_level") or p.education.level in f["education_level"])
+            and (
+                f.get("income_min") is None
+                or (
+                    (career.annual_income_inr or 0) >= f["income_min"]
+                    and career.annual_income_inr is not None
+                )
+            )
+        )
+
+    return [p for p in profiles if keep(p)]
+
+
+filters = st.fixed_dictionaries(
+    {},
+    optional={
+        "age_min": st.integers(20, 36),
+        "age_max": st.integers(24, 40),
+        "height_min": st.integers(145, 165),
+        "height_max": st.integers(150, 175),
+        "religion": st.lists(
+            st.sampled_from(["hindu", "muslim", "christian"]), min_size=1, max_size=2, unique=True
+        ),
+        "district": st.lists(st.sampled_from(KERALA), min_size=1, max_size=4, unique=True),
+        "marital_status": st.lists(
+            st.sampled_from(["never_married", "divorced"]), min_size=1, max_size=1, unique=True
+        ),
+        "education_level": st.lists(
+            st.sampled_from(["bachelors", "masters", "diploma", "plus_two"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        ),
+        "income_min": st.sampled_from([0, 300_000, 700_000, 1_500_000]),
+    },
+).filter(
+    lambda f: (
+        f.get("age_min", 0) <= f.get("age_max", 99)
+        and f.get("height_min", 0) <= f.get("height_max", 999)
+    )
+)
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(f=filters)
+def test_search_agrees_with_a_plain_python_filter(client_for, brides, f):
+    groom = make_groom()
+    client = client_for(groom.user)
+    params = {k: ",".join(v) if isinstance(v, list) else v for k, v in f.items()}
+    expected = sorted(
+        python_filter(brides, f), key=lambda p: (p.last_active_at, str(p.pk)), reverse=True
+    )
+
+    found = walk(client, params)
+
+    assert found == [str(p.pk) for p in expected]
+    groom.user.delete()
+
+
+@pytest.mark.parametrize(
+    ("ordering", "key", "reverse"),
+    [
+        ("recently_active", lambda p: (p.last_active_at, str(p.pk)), True),
+        ("newest", lambda p: (p.created_at, str(p.pk)), True),
+        ("age", lambda p: (p.date_of_birth, str(p.pk)), True),
+        ("-age", lambda p: (p.date_of_birth, str(p.pk)), False),
+    ],
+)
+def test_every_ordering_pages_through_everything_once(client_for, brides, ordering, key, reverse):
+    client = client_for(make_groom().user)
+
+    found = walk(client, {"ordering": ordering})
+
+    assert found == [str(p.pk) for p in sorted(brides, key=key, reverse=reverse)]
+
+
+def test_previous_link_returns_the_page_before(client_for, brides):
+    client = client_for(make_groom().user)
+    first = client.get(SEARCH, {"page_size": 5})
+    second = client.get(first.json()["next"])
+
+    back = client.get(second.json()["previous"])
+
+    assert first.json()["previous"] is None
+    assert ids(back) == ids(first)
+    assert len(set(ids(first)) & set(ids(second))) == 0
+
+
+def test_ages_are_inclusive_at_both_ends(client_for):
+    today = timezone.localdate()
+    exactly_24 = make_member(date_of_birth=today.replace(year=today.year - 24))
+    turns_31_tomorrow = make_member(
+        date_of_birth=today.replace(year=today.year - 31) + timedelta(days=1)
+    )
+    turned_31_today = make_member(date_of_birth=today.replace(year=today.year - 31))
+    client = client_for(make_groom().user)
+
+    found = ids(client.get(SEARCH, {"age_min": 24, "age_max": 30}))
+
+    assert str(exactly_24.pk) in found
+    assert str(turns_31_tomorrow.pk) in found
+    assert str(turned_31_today.pk) not in found
+
+
+def test_members_see_the_other_gender_only(client_for):
+    bride, other_groom = make_member(), make_groom()
+
+    found_by_groom = ids(client_for(make_groom().user).get(SEARCH))
+    found_by_bride = ids(client_for(make_member().user).get(SEARCH))
+
+    assert str(bride.pk) in found_by_groom and str(other_groom.pk) not in found_by_groom
+    assert str(other_groom.pk) in found_by_bride and str(bride.pk) not in found_by_bride
+
+
+def test_no_gender_yet_is_409(client_for):
+    member = make_member(gender=None)
+
+    response = client_for(member.user).get(SEARCH)
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "profile_incomplete"
+
+
+def test_blocked_hidden_unapproved_suspended_flagged_and_ignored_never_appear(client_for):
+    groom = make_groom()
+    shown = make_member()
+    left_out = {
+        "blocked_by_me": make_member(),
+        "blocking_me": make_member(),
+        "hidden": make_member(is_hidden=True),
+        "unapproved": make_member(approved=False),
+        "suspended": make_member(),
+        "flagged": make_member(),
+        "ignored": make_member(),
+    }
+    Block.objects.create(blocker=groom.user, blocked=left_out["blocked_by_me"].user)
+    Block.objects.create(blocker=left_out["blocking_me"].user, blocked=groom.user)
+    User.objects.filter(pk=left_out["suspended"].pk).update(is_active=False)
+    Report.objects.create(
+        reporter=make_groom().user, reported=left_out["flagged"].user, flagged=True
+    )
+    Ignore.objects.create(owner=groom.user, target=left_out["ignored"].user)
+    client = client_for(groom.user)
+
+    for ordering in ("recently_active", "newest", "age", "-age"):
+        assert ids(client.get(SEARCH, {"ordering": ordering})) == [str(shown.pk)]
+    feed = client.get("/api/v1/matching/feed").json()["results"]
+    assert str(shown.pk) in {c["id"] for c in feed}
+    assert not {c["id"] for c in feed} & {str(p.pk) for p in left_out.values()}
+
+
+def test_list_filters_take_repeated_and_comma_separated_values(client_for):
+    hindu = make_member(religion="hindu", caste="nair", district="thrissur")
+    muslim = make_member(religion="muslim", caste="sunni", district="kozhikode")
+    make_member(religion="christian", caste="syro_malabar", district="kottayam")
+    client = client_for(make_groom().user)
+
+    repeated = ids(client.get(f"{SEARCH}?religion=hindu&religion=muslim"))
+    commas = ids(client.get(SEARCH, {"religion": "hindu,muslim"}))
+    by_caste = ids(client.get(SEARCH, {"caste": "sunni"}))
+
+    assert sorted(repeated) == sorted(commas) == sorted([str(hindu.pk), str(muslim.pk)])
+    assert by_caste == [str(muslim.pk)]
+
+
+def test_star_mother_tongue_and_verified_only(client_for):
+    ashwini = make_member(star="ashwini", mother_tongue="malayalam")
+    make_member(star="bharani", mother_tongue="tamil")
+    client = client_for(make_groom().user)
+
+    by_star = ids(client.get(SEARCH, {"star": "ashwini", "verified_only": "true"}))
+    by_tongue = ids(client.get(SEARCH, {"mother_tongue": "malayalam"}))
+
+    assert by_star == by_tongue == [str(ashwini.pk)]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"religion": "hindu,klingon"}, "religion"),
+        ({"district": "gotham"}, "district"),
+        ({"age_min": 30, "age_max": 25}, "age_max"),
+        ({"height_min": 180, "height_max": 150}, "height_max"),
+        ({"age_min": 12}, "age_min"),
+        ({"age_min": "old"}, "age_min"),
+        ({"ordering": "random"}, "ordering"),
+        ({"with_photo": "maybe"}, "with_photo"),
+        ({"colour": "blue"}, "colour"),
+        ({"page_size": 500}, "page_size"),
+    ],
+)
+def test_bad_filters_are_400_with_the_field(client_for, params, field):
+    response = client_for(make_groom().user).get(SEARCH, params)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid"
+    assert field in response.json()["fields"]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "eyJvIjoibmV3ZXN0In0",  # {"o":"newest"}: another ordering's, and incomplete
+        "eyJvIjoicmVjZW50bHlfYWN0aXZlIiwiciI6ZmFsc2UsInYiOltbInQiLCJ4Il0sWyJ1IiwieSJdXX0",
+        "%%%",
+    ],
+)
+def test_garbage_cursors_are_400(client_for, cursor):
+    make_member()
+
+    response = client_for(make_groom().user).get(SEARCH, {"cursor": cursor})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_cursor"
+
+
+def test_a_cursor_of_another_ordering_is_400(client_for, brides):
+    client = client_for(make_groom().user)
+    cursor = client.get(SEARCH, {"page_size": 3}).json()["next"].split("cursor=")[1]
+
+    response = client.get(SEARCH, {"cursor": cursor, "ordering": "newest"})
+
+    assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
+
+
+def test_with_photo_keeps_members_with_an_approved_photo_everyone_may_see(client_for):
+    from media.models import Photo
+
+    def photo(owner: Profile, status: str) -> None:
+        Photo.objects.create(
+            owner=owner.user,
+            status=status,
+            tiny_key="t",
+            medium_key="m",
+            full_key="f",
+            width=10,
+            height=10,
+            bytes=100,
+            is_primary=True,
+        )
+
+    approved, pending, private = (
+        make_member(),
+        make_member(),
+        make_member(photo_visibility="accepted_interests"),
+    )
+    photo(approved, "approved")
+    photo(pending, "pending")
+    photo(private, "approved")
+    make_member()
+    client = client_for(make_groom().user)
+
+    found = client.get(SEARCH, {"with_photo": "true"})
+
+    assert ids(found) == [str(approved.pk)]
+    assert found.json()["results"][0]["photo"]["tiny_url"]
+
+
+@pytest.mark.parametrize("rows", [1, 8])
+def test_search_query_count_is_pinned(client_for, django_assert_num_queries, rows):
+    for _ in range(rows):
+        make_member()
+    client = client_for(make_groom().user)
+
+    # token user, the viewer's gender, the page (one statement), then for the whole page the
+    # photo rule's visibility check and the primary photos
+    with django_assert_num_queries(5):
+        response = client.get(SEARCH)
+
+    assert len(ids(response)) == rows
+
+
+def test_page_50_is_reached_by_cursor_not_offset(client_for, brides, django_assert_max_num_queries):
+    client = client_for(make_groom().user)
+    response = client.get(SEARCH, {"page_size": 1})
+    for _ in range(30):
+        response = client.get(response.json()["next"])
+
+    with django_assert_max_num_queries(5) as captured:
+        client.get(response.json()["next"])
+
+    page_sql = next(q["sql"] for q in captured.captured_queries if "ORDER BY" in q["sql"])
+    assert "OFFSET" not in page_sql.upper()
+
+
+def test_every_choice_value_is_accepted(client_for):
+    client = client_for(make_groom().user)
+    for name, choices in (
+        ("religion", Religion),
+        ("district", District),
+        ("marital_status", MaritalStatus),
+        ("education_level", EducationLevel),
+    ):
+        assert client.get(SEARCH, {name: ",".join(choices.values)}).status_code == 200
