@@ -11,10 +11,12 @@ from django.utils import timezone
 from accounts.models import User
 from aurum.errors import ApiError
 from matching.models import Ignore, Interest, InterestStatus, ProfileVisit, Shortlist
+from matching.search import sought_gender
 from matching.selectors import _pair
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
+from profiles.models import Profile
 
 
 def _visible_target(viewer: User, target: User | None) -> User:
@@ -30,6 +32,9 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
     member already sent one, this accepts it. The pair's row is locked (or created under the
     one-per-pair constraint), so two members sending at once end in one accepted interest."""
     receiver = _visible_target(sender, receiver)
+    sought = sought_gender(sender)
+    if Profile.objects.filter(pk=receiver.pk).values_list("gender", flat=True).first() != sought:
+        raise ApiError("Interests go to members of the gender you seek.", "same_gender", 400)
     since = timezone.now() - timedelta(days=1)
     sent_today = Interest.objects.filter(sender=sender, created_at__gte=since).count()
     if sent_today >= settings.MATCHING_INTERESTS_PER_DAY:

@@ -5,7 +5,9 @@ import threading
 import pytest
 from django.db import connection
 
+from accounts.models import User
 from matching.models import Interest, Shortlist
+from moderation.models import Block
 from notifications.models import Notification
 from profiles.tests.factories import make_groom, make_member
 
@@ -86,16 +88,57 @@ def test_after_a_decline_either_may_send_again(client_for):
     assert again.json()["from_profile"] == str(bride.user_id)
 
 
-@pytest.mark.parametrize("target", ["self", "hidden", "unknown"])
-def test_bad_targets(client_for, target):
+@pytest.mark.parametrize(
+    ("target", "status", "code"),
+    [
+        ("self", 400, "self"),
+        ("same_gender", 400, "same_gender"),
+        ("unapproved", 404, "not_found"),
+        ("hidden", 404, "not_found"),
+        ("suspended", 404, "not_found"),
+        ("blocked_by_me", 404, "not_found"),
+        ("blocking_me", 404, "not_found"),
+        ("unknown", 404, "not_found"),
+        ("garbage", 404, "not_found"),
+    ],
+)
+def test_bad_targets(client_for, target, status, code):
     groom = make_groom()
-    hidden = make_member(approved=False)
-    to = {"self": str(groom.user_id), "hidden": str(hidden.user_id), "unknown": "AU222222"}[target]
+    others = {
+        "same_gender": make_groom(),
+        "unapproved": make_member(approved=False),
+        "hidden": make_member(is_hidden=True),
+        "suspended": make_member(),
+        "blocked_by_me": make_member(),
+        "blocking_me": make_member(),
+    }
+    User.objects.filter(pk=others["suspended"].pk).update(is_active=False)
+    Block.objects.create(blocker=groom.user, blocked=others["blocked_by_me"].user)
+    Block.objects.create(blocker=others["blocking_me"].user, blocked=groom.user)
+    to = {
+        "self": str(groom.user_id),
+        "unknown": "AU222222",
+        "garbage": "x" * 64,
+        **{name: str(p.user_id) for name, p in others.items()},
+    }[target]
 
     response = client_for(groom.user).post(INTERESTS, {"to_profile": to}, format="json")
 
-    assert response.status_code == (400 if target == "self" else 404)
+    assert response.status_code == status
+    assert response.json()["code"] == code
     assert Interest.objects.count() == 0
+
+
+def test_only_the_receiver_may_accept(client_for):
+    bride, groom, stranger = make_member(), make_groom(), make_member()
+    interest = send(client_for, groom, bride).json()["id"]
+
+    by_sender = act(client_for, groom, interest, "accept")
+    by_stranger = act(client_for, stranger, interest, "accept")
+    unknown = act(client_for, bride, "not-a-uuid", "accept")
+
+    assert by_sender.status_code == by_stranger.status_code == unknown.status_code == 404
+    assert Interest.objects.get().status == "pending"
 
 
 def test_daily_limit(client_for, settings):
