@@ -104,7 +104,8 @@ class Keyset:
         return bound & condition
 
     def cursor_for(self, row: Any, *, reverse: bool) -> str:
-        values = [_encode_value(getattr(row, name.lstrip("-"))) for name in self.fields]
+        read = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
+        values = [_encode_value(read(name.lstrip("-"))) for name in self.fields]
         raw = json.dumps({"o": self.tag, "r": reverse, "v": values}, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 

@@ -13,52 +13,16 @@ import argparse
 import http.client
 import json
 import os
-import platform
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, ensure_postgres_database, machine, percentile, setup_django, uvicorn
+
 PASSWORD = "Backwaters-and-monsoon-9"
 EMAIL = "bench-login@aurum.test"
 TARGET_RATIO = 1.5
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def ensure_postgres_database(url: str) -> None:
-    import psycopg
-
-    base, name = url.rsplit("/", 1)
-    with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def setup_django(env: dict[str, str]) -> None:
-    os.environ.update(env)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aurum.settings")
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
 
 
 def ensure_user() -> str:
@@ -95,21 +59,6 @@ def login_once(conn: http.client.HTTPConnection) -> float:
     return elapsed
 
 
-def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError("the server exited during start-up")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError("the server did not start in 30 s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=300)
@@ -131,23 +80,7 @@ def main() -> None:
     setup_django(env)
     encoded = ensure_user()
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(ROOT / ".venv" / "bin" / "uvicorn"),
-            "aurum.asgi:application",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--timeout-graceful-shutdown",
-            "2",
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-    )
-    try:
-        wait_ready(port, server)
+    with uvicorn(env) as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for _ in range(10):
             login_once(conn)  # warm-up
@@ -176,22 +109,13 @@ def main() -> None:
         for t in threads:
             t.join()
         wall = time.perf_counter() - start
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-
     from django.conf import settings
 
     floor_p50 = statistics.median(floor)
     login_p50 = statistics.median(sequential)
     ratio = login_p50 / floor_p50
     database = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    )
+    print(f"machine: {machine()}")
     print(f"database: {database}; server: uvicorn, 1 worker; {args.requests} logins per phase")
     print(f"floor  one Argon2id verify (m=19 MiB, t=2, p=1): p50 {floor_p50:.1f} ms")
     print(

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aurum.errors import ApiError
-from aurum.pagination import Keyset
+from aurum.pagination import Keyset, KeysetPage
 from matching import scoring
 from matching.models import Interest
 from matching.search import OPPOSITE, born_between, candidates
@@ -46,15 +46,14 @@ def feed_rows(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     me = profile_selectors.own_profile(user=viewer)
     if me is None or me.gender not in OPPOSITE:
         raise ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
-    pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender]).exclude(
-        Q(pk__in=Interest.objects.filter(sender=viewer).values("receiver"))
-        | Q(pk__in=Interest.objects.filter(receiver=viewer).values("sender"))
+    hard = ~Q(pk__in=Interest.objects.filter(sender=viewer).values("receiver")) & ~Q(
+        pk__in=Interest.objects.filter(receiver=viewer).values("sender")
     )
     prefs = profile_selectors.section_or_none(me, "preferences")
     if prefs is not None:
-        pool = pool.filter(
-            **born_between(prefs.age_min, prefs.age_max, timezone.localdate())  # type: ignore[attr-defined]
-        )
+        age_min, age_max = prefs.age_min, prefs.age_max  # type: ignore[attr-defined]
+        hard &= Q(**born_between(age_min, age_max, timezone.localdate()))
+    pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard)
     recent = pool.order_by("-last_active_at", "-user_id").values("pk")
     scored = Profile.objects.filter(pk__in=recent[: settings.MATCHING_FEED_POOL]).annotate(
         match_score=scoring.score(me)
@@ -62,26 +61,32 @@ def feed_rows(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     return scored, me
 
 
+def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage:
+    """One page of recommendations, uncached: scored and ranked over the pool, then widened
+    to cards (with each row's reasons) for just that page, in one statement."""
+    rows, me = feed_rows(viewer=viewer)
+    scored = scoring.annotations(me)
+    return FEED_KEYSET.page(
+        rows,
+        cursor=cursor,
+        size=size,
+        fetch=lambda keys: profile_selectors.card_values(keys.annotate(**scored), *scored),
+    )
+
+
 def feed_page(*, viewer: User, cursor: str | None, size: int) -> dict[str, Any]:
     """`{"results": [card with match_score and match_reasons], "next", "previous"}`; cursors,
     not links, so the cached page serves any host."""
-    from matching.selectors import CARD_SECTIONS
-    from matching.serializers import FeedCardOut
-    from profiles.serializers import card_context
+    from profiles.serializers import cards_from_values
 
     def build() -> dict[str, Any]:
-        rows, me = feed_rows(viewer=viewer)
-        page = FEED_KEYSET.page(
-            rows,
-            cursor=cursor,
-            size=size,
-            fetch=lambda keys: keys.annotate(**scoring.annotations(me)).select_related(
-                *CARD_SECTIONS
-            ),
-        )
-        context = card_context(viewer, page.rows)
+        page = feed_rows_page(viewer=viewer, cursor=cursor, size=size)
+        cards = cards_from_values(viewer, page.rows)
+        for card, row in zip(cards, page.rows, strict=True):
+            card["match_score"] = row["match_score"]
+            card["match_reasons"] = scoring.reasons(row)
         return {
-            "results": FeedCardOut(page.rows, many=True, context=context).data,
+            "results": cards,
             "next": page.next,
             "previous": page.previous,
         }

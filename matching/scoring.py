@@ -184,10 +184,10 @@ def annotations(me: Profile) -> dict[str, Combinable]:
     return {"match_score": ExpressionWrapper(total, output_field=IntegerField()), **flags}
 
 
-def reasons(row: Any) -> dict[str, list[str]]:
+def reasons(row: dict[str, Any]) -> dict[str, list[str]]:
+    """From a row carrying the `annotations` flags."""
     return {
-        side: [name for name in WEIGHTS if getattr(row, f"{side}_{name}", False)]
-        for side in ("mine", "theirs")
+        side: [name for name in WEIGHTS if row.get(f"{side}_{name}")] for side in ("mine", "theirs")
     }
 
 

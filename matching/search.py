@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import User
 from aurum.errors import ApiError
-from aurum.pagination import Keyset
+from aurum.pagination import Keyset, KeysetPage
 from matching.models import Ignore
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
@@ -67,36 +67,66 @@ def sought_gender(viewer: User) -> str:
     return OPPOSITE[gender]
 
 
-def candidates(*, viewer: User, gender: str) -> QuerySet[Profile]:
-    """Whom search and feed may list: the visibility rule, the gender sought, minus the
-    members `viewer` ignores."""
-    return (
-        profile_selectors.visible_profiles(viewer=viewer)
-        .filter(gender=gender, date_of_birth__isnull=False)
-        .exclude(pk__in=Ignore.objects.filter(owner=viewer).values("target"))
+def sought_gender_sql(viewer: User) -> Subquery:
+    """`sought_gender` inside the statement that uses it (one query fewer per page); NULL,
+    so nothing matches, for a member without a gender."""
+    whens = [When(gender=mine, then=Value(other)) for mine, other in OPPOSITE.items()]
+    return Subquery(
+        Profile.objects.filter(pk=viewer.pk).values(sought=Case(*whens, default=Value(None)))
     )
+
+
+def candidates(
+    *, viewer: User, gender: str | Subquery, where: Q | None = None
+) -> QuerySet[Profile]:
+    """Whom search and feed may list: the visibility rule, the gender sought, minus the
+    members `viewer` ignores; and `where`, when given."""
+    condition = Q(gender=gender, date_of_birth__isnull=False) & ~Q(
+        pk__in=Ignore.objects.filter(owner=viewer).values("target")
+    )
+    return profile_selectors.visible_profiles(viewer=viewer).filter(
+        condition if where is None else condition & where
+    )
+
+
+def search_condition(filters: dict[str, Any]) -> Q:
+    """The filters of a validated `SearchQuery` as one condition on profiles."""
+    condition = Q(
+        **born_between(filters.get("age_min"), filters.get("age_max"), timezone.localdate())
+    )
+    if filters.get("height_min") is not None:
+        condition &= Q(height_cm__gte=filters["height_min"])
+    if filters.get("height_max") is not None:
+        condition &= Q(height_cm__lte=filters["height_max"])
+    for name, column in LIST_COLUMNS.items():
+        if values := filters.get(name):
+            condition &= Q(**{column: values[0]} if len(values) == 1 else {f"{column}__in": values})
+    if filters.get("income_min") is not None:
+        condition &= Q(career__annual_income_inr__gte=filters["income_min"])
+    # verified_only: every member search can list is verified already (approval is what makes
+    # a member visible), so the filter is always satisfied.
+    return condition
 
 
 def search_profiles(*, viewer: User, filters: dict[str, Any]) -> QuerySet[Profile]:
     """The profiles matching `filters` (a validated `SearchQuery`), unordered."""
-    rows = candidates(viewer=viewer, gender=sought_gender(viewer))
-    rows = rows.filter(
-        **born_between(filters.get("age_min"), filters.get("age_max"), timezone.localdate())
+    rows = candidates(
+        viewer=viewer, gender=sought_gender_sql(viewer), where=search_condition(filters)
     )
-    if filters.get("height_min") is not None:
-        rows = rows.filter(height_cm__gte=filters["height_min"])
-    if filters.get("height_max") is not None:
-        rows = rows.filter(height_cm__lte=filters["height_max"])
-    for name, column in LIST_COLUMNS.items():
-        if filters.get(name):
-            values = filters[name]
-            rows = rows.filter(
-                **({column: values[0]} if len(values) == 1 else {f"{column}__in": values})
-            )
-    if filters.get("income_min") is not None:
-        rows = rows.filter(career__annual_income_inr__gte=filters["income_min"])
     if filters.get("with_photo"):
         rows = profile_selectors.with_photo(rows)
-    # verified_only: every member search can list is verified already (approval is what makes
-    # a member visible), so the filter is always satisfied.
     return rows
+
+
+def search_page(*, viewer: User, filters: dict[str, Any]) -> KeysetPage:
+    """One page of search results, as rows of card values: found on the profile row alone
+    (the search indexes), then widened to cards for just that page, in one statement."""
+    page = ORDERINGS[filters["ordering"]].page(
+        search_profiles(viewer=viewer, filters=filters),
+        cursor=filters.get("cursor"),
+        size=filters["page_size"],
+        fetch=profile_selectors.card_values,
+    )
+    if not page.rows:
+        sought_gender(viewer)  # nothing found: say so if it is for want of a gender (409)
+    return page

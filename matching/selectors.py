@@ -11,8 +11,6 @@ from profiles.selectors import visible_profiles
 
 # What a card needs beside the user, so a list of cards costs no query per card for them.
 CARD_RELATIONS = ("", "__profile", "__profile__career", "__profile__education")
-# The same, from the profile's side.
-CARD_SECTIONS = ("user", "career", "education")
 
 
 def _pair(a: object, b: object) -> tuple[object, object]:

@@ -7,7 +7,6 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aurum.serializers import StrictSerializer
-from matching import scoring
 from matching.models import Interest, InterestStatus
 from matching.search import LIST_COLUMNS, ORDERINGS
 from profiles.choices import (
@@ -144,12 +143,10 @@ class MatchReasonsOut(serializers.Serializer):
 
 
 class FeedCardOut(CardOut):
-    match_score = serializers.IntegerField(help_text="0-100: how well you fit each other.")
-    match_reasons = serializers.SerializerMethodField()
+    """The schema of a feed card (matching.feed builds the data itself)."""
 
-    @extend_schema_field(MatchReasonsOut)
-    def get_match_reasons(self, row: Any) -> dict[str, list[str]]:
-        return scoring.reasons(row)
+    match_score = serializers.IntegerField(help_text="0-100: how well you fit each other.")
+    match_reasons = MatchReasonsOut()
 
 
 class VisitOut(serializers.Serializer):

@@ -12,7 +12,7 @@ from accounts.selectors import user_by_public_id
 from aurum.pagination import KeysetPage, keyset_schema
 from matching import feed, search, selectors, serializers, services
 from matching.models import Interest, ProfileVisit, Shortlist
-from profiles.serializers import CardOut, card_context
+from profiles.serializers import CardOut, card_context, cards_from_values
 
 TAG = ["matching"]
 DONE = {204: OpenApiResponse(description="Done (also when nothing was there).")}
@@ -153,17 +153,9 @@ class SearchView(APIView):
     )
     def get(self, request: Request) -> Response:
         filters = validated_query(request, serializers.SearchQuery)
-        rows = search.search_profiles(viewer=request.user, filters=filters)
-        page = search.ORDERINGS[filters["ordering"]].page(
-            rows,
-            cursor=filters.get("cursor"),
-            size=filters["page_size"],
-            fetch=lambda keys: keys.select_related(*selectors.CARD_SECTIONS),
-        )
-        context = card_context(request.user, page.rows)
-        return Response(
-            {"results": CardOut(page.rows, many=True, context=context).data, **page.links(request)}
-        )
+        page = search.search_page(viewer=request.user, filters=filters)
+        results = cards_from_values(request.user, page.rows)
+        return Response({"results": results, **page.links(request)})
 
 
 class FeedView(APIView):

@@ -27,20 +27,23 @@ class MediaConfig(AppConfig):
         )
         from media.signing import signed_url
         from profiles.selectors import (
+            register_approved_photos,
             register_completion_check,
             register_gallery_provider,
             register_photo_filter,
             register_photo_provider,
         )
 
-        def card_photos(viewer: Any, profiles: list[Any]) -> dict[object, dict[str, str]]:
+        def card_photos(
+            viewer: Any, profiles: list[Any], visible: bool
+        ) -> dict[object, dict[str, str]]:
             return {
                 owner_id: {
                     "tiny_url": signed_url(photo.tiny_key),
                     "medium_url": signed_url(photo.medium_key),
                 }
                 for owner_id, photo in selectors.primary_photos_for(
-                    viewer=viewer, profiles=profiles
+                    viewer=viewer, profiles=profiles, visible=visible
                 ).items()
             }
 
@@ -60,7 +63,14 @@ class MediaConfig(AppConfig):
             approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
             return profiles.filter(Exists(approved), photo_visibility="all_members")
 
+        def approved_photos(owner_ids: list[Any]) -> dict[Any, dict[str, str]]:
+            return {
+                owner_id: {"tiny_url": signed_url(tiny), "medium_url": signed_url(medium)}
+                for owner_id, (tiny, medium) in selectors.primary_keys_of(owner_ids).items()
+            }
+
         register_photo_provider(card_photos)
+        register_approved_photos(approved_photos)
         register_photo_filter(with_photo)
         register_gallery_provider(gallery)
         register_completion_check(

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from media.models import Photo, PhotoStatus
 from profiles.models import Profile
-from profiles.selectors import can_see_photos, photos_open_to
+from profiles.selectors import CardRef, can_see_photos, photos_open_to
 
 
 def photo_by_id(*, value: str) -> Photo | None:
@@ -40,10 +42,12 @@ def _profile_of(owner: User, visibility: str | None) -> Profile:
     return Profile(user=owner, photo_visibility=visibility)
 
 
-def primary_photos_for(*, viewer: User, profiles: list[Profile]) -> dict[object, Photo]:
+def primary_photos_for(
+    *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
+) -> dict[object, Photo]:
     """Each listed profile's first photo `viewer` may see, in two queries for any list: one
-    to ask the photo rule for all of them, one for their photos."""
-    allowed = photos_open_to(viewer=viewer, profiles=profiles)
+    to ask the photo rule for all of them (none when `visible`), one for their photos."""
+    allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
     if not allowed:
         return {}
     staff = viewer.is_staff
@@ -56,6 +60,19 @@ def primary_photos_for(*, viewer: User, profiles: list[Profile]) -> dict[object,
     first: dict[object, Photo] = {}
     for photo in photos:
         first.setdefault(photo.owner_id, photo)
+    return first
+
+
+def primary_keys_of(owner_ids: list[Any]) -> dict[Any, tuple[str, str]]:
+    """The (tiny, medium) keys of each owner's first approved photo, in one lean query."""
+    rows = (
+        Photo.objects.filter(owner_id__in=owner_ids, status=PhotoStatus.APPROVED)
+        .order_by("owner_id", "-is_primary", "position")
+        .values_list("owner_id", "tiny_key", "medium_key")
+    )
+    first: dict[Any, tuple[str, str]] = {}
+    for owner_id, tiny, medium in rows:
+        first.setdefault(owner_id, (tiny, medium))
     return first
 
 

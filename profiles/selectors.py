@@ -7,9 +7,10 @@ knows, matching registers accepted interests. Profiles imports neither of them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
@@ -39,6 +40,71 @@ def register_contact_grant(rule: ContactGrant) -> None:
 
 
 WITH_SECTIONS = ("user", "education", "career", "family", "preferences")
+# What a card (profiles.serializers.CardOut) and its photo read, and nothing else: lists of
+# cards load these columns only.
+CARD_COLUMNS = (
+    "user_id",
+    "date_of_birth",
+    "height_cm",
+    "religion",
+    "caste",
+    "district",
+    "photo_visibility",
+    "last_active_at",
+    "created_at",
+    "user__profile_code",
+    "user__first_name",
+    "career__occupation",
+    "education__level",
+)
+
+
+class CardRef(Protocol):
+    """What the photo rule needs of a card: a profile, or a card's row of values."""
+
+    pk: Any
+    photo_visibility: str
+
+
+@dataclass(frozen=True)
+class CardRow:
+    """A card's row of plain values (`card_values`), for lists that skip model instances."""
+
+    values: dict[str, Any]
+
+    @property
+    def pk(self) -> Any:
+        return self.values["user_id"]
+
+    @property
+    def photo_visibility(self) -> str:
+        return self.values["photo_visibility"]
+
+
+# Media gives the primary approved photo of many members at once ({tiny_url, medium_url} per
+# owner id that has one), for cards whose photo rule was already answered.
+_approved_photos: list[Callable[[list[Any]], dict[Any, dict[str, str]]]] = []
+
+
+def register_approved_photos(provider: Callable[[list[Any]], dict[Any, dict[str, str]]]) -> None:
+    _approved_photos[:] = [provider]
+
+
+def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
+    """The card's columns (and `extra` annotations) as dicts: no model instances to build,
+    which is most of a page's cost in Python."""
+    return profiles.values(*CARD_COLUMNS, *extra)
+
+
+def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
+    """Each `card_values` row's photo under the photo rule, in one query for the page: the
+    rows came from the visibility rule, so only the owners' photo settings are asked."""
+    if not _approved_photos or not rows:
+        return {}
+    allowed = photos_open_to(viewer=viewer, profiles=[CardRow(row) for row in rows], visible=True)
+    return _approved_photos[0](list(allowed)) if allowed else {}
+
+
 # A profile others may be shown, as far as the profile row itself says.
 LISTED = LISTED_ROW
 
@@ -60,14 +126,13 @@ def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
     """
     if not viewer.is_authenticated or not viewer.is_active:
         return Profile.objects.none()
-    profiles = (
-        Profile.objects.filter(LISTED)
-        .exclude(user=viewer)
-        .exclude(user_id__in=User.objects.filter(is_active=False).values("pk"))
+    # One condition, one filter() call: every extra call would copy the whole query again.
+    condition = (
+        LISTED & ~Q(user=viewer) & ~Q(user_id__in=User.objects.filter(is_active=False).values("pk"))
     )
     for exclusion in _visibility_exclusions:
-        profiles = profiles.exclude(exclusion(viewer))
-    return profiles
+        condition &= ~exclusion(viewer)
+    return Profile.objects.filter(condition)
 
 
 def can_see(*, viewer: User, owner: User) -> bool:
@@ -102,20 +167,29 @@ def can_see_photos(*, viewer: User, owner: User, visibility: str | None = None) 
     return True
 
 
-def photos_open_to(*, viewer: User, profiles: list[Profile]) -> set[object]:
+def photos_open_to(
+    *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
+) -> set[object]:
     """`can_see_photos` for a whole list in one query: the ids of the owners whose photos
-    `viewer` may see (a grant is asked only for owners keeping photos to accepted interests)."""
-    ids = [p.pk for p in profiles if not _self_or_staff(viewer, p.user)]
-    open_ids = {p.pk for p in profiles if _self_or_staff(viewer, p.user)}
+    `viewer` may see (a grant is asked only for owners keeping photos to accepted interests).
+    `visible=True` says the list came from `visible_profiles` just now, so the visibility
+    rule is not asked again."""
+    staff = bool(getattr(viewer, "is_staff", False))
+    ids = [p.pk for p in profiles if not (staff or p.pk == viewer.pk)]
+    open_ids = {p.pk for p in profiles if staff or p.pk == viewer.pk}
     if ids:
-        visible = set(
-            visible_profiles(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True)
+        visible_ids = (
+            set(ids)
+            if visible
+            else set(
+                visible_profiles(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True)
+            )
         )
         for profile in profiles:
-            if profile.pk not in visible:
+            if profile.pk not in visible_ids:
                 continue
             if profile.photo_visibility != "accepted_interests" or any(
-                grant(viewer, profile.user) for grant in _contact_grants
+                grant(viewer, User(pk=profile.pk)) for grant in _contact_grants
             ):
                 open_ids.add(profile.pk)
     return open_ids
@@ -123,7 +197,7 @@ def photos_open_to(*, viewer: User, profiles: list[Profile]) -> set[object]:
 
 # Media provides cards' photos ({tiny_url, medium_url} or None per profile id) for a whole
 # list at once, without profiles importing it.
-PhotoProvider = Callable[[User, list[Profile]], dict[object, dict[str, str] | None]]
+PhotoProvider = Callable[[User, Sequence[CardRef], bool], dict[object, dict[str, str] | None]]
 _photo_provider: list[PhotoProvider] = []
 
 
@@ -132,11 +206,11 @@ def register_photo_provider(provider: PhotoProvider) -> None:
 
 
 def photos_for_cards(
-    *, viewer: User, profiles: list[Profile]
+    *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
 ) -> dict[object, dict[str, str] | None]:
     if not _photo_provider or not profiles:
         return {}
-    return _photo_provider[0](viewer, profiles)
+    return _photo_provider[0](viewer, profiles, visible)
 
 
 def photo_for(*, viewer: User, profile: Profile) -> dict[str, str] | None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -361,10 +362,37 @@ class CardOut(serializers.Serializer):
         return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
 
 
-def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
+def card_context(viewer: Any, profiles: list[Profile], *, visible: bool = False) -> dict[str, Any]:
     """Serializer context for a list of cards: the viewer and every card's photo, fetched in
-    two queries for the whole list instead of two per card."""
-    return {
-        "viewer": viewer,
-        "photos": selectors.photos_for_cards(viewer=viewer, profiles=profiles),
-    }
+    two queries for the whole list instead of two per card (one when the list is `visible`:
+    drawn from the visibility rule in the same request)."""
+    photos = selectors.photos_for_cards(viewer=viewer, profiles=profiles, visible=visible)
+    return {"viewer": viewer, "photos": photos}
+
+
+_moment = serializers.DateTimeField()
+
+
+def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
+    """`CardOut`'s output for rows of `selectors.card_values` drawn from the visibility rule
+    in this request (search, feed), built without a query, a model instance or a serializer
+    per row (a test holds both outputs equal)."""
+    photos = selectors.photos_from_rows(viewer=viewer, rows=rows)
+    today = timezone.localdate()
+    return [
+        {
+            "id": str(row["user_id"]),
+            "profile_code": row["user__profile_code"],
+            "first_name": row["user__first_name"],
+            "age": selectors.age_on(row["date_of_birth"], today),
+            "height_cm": row["height_cm"],
+            "religion": row["religion"],
+            "caste": row["caste"],
+            "district": row["district"],
+            "occupation": row["career__occupation"],
+            "education_level": row["education__level"],
+            "photo": photos.get(row["user_id"]),
+            "last_active_at": _moment.to_representation(row["last_active_at"]),
+        }
+        for row in rows
+    ]
