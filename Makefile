@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format schema check ci bench-auth clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ check: install
 
 bench-auth: install
 	$(PY) bench/auth.py
+
+bench-search: install
+	$(PY) bench/search.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -420,6 +420,10 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # uvicorn's access log prints /ws/chat?token=...: route it through the redaction.
-        "uvicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "uvicorn.access": {
+            "handlers": ["console"],
+            "level": env("LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
     },
 }

@@ -167,7 +167,7 @@ def main() -> None:
     framework, search_floor, feed_floor = p50[names[0]], p50[names[1]], p50[names[2]]
     print(f"machine: {machine()}; PostgreSQL + Redis; uvicorn, 1 worker; one client")
     print(f"members: {args.profiles:,}; {args.rounds} rounds; typical search: {TYPICAL}")
-    print(f"  matches for the typical search: about {number * 20} (page {number} reached)")
+    print(f"  the typical search has at least {number * 20} matches (page {number} reached)")
     for name in names:
         print(f"{name:34s} p50 {p50[name]:7.2f} ms   p95 {percentile(timings[name], 95):7.2f} ms")
     checks = [
