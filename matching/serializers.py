@@ -79,11 +79,25 @@ def query_data(params: QueryDict, list_fields: set[str]) -> dict[str, Any]:
     return data
 
 
+class ChoiceList(serializers.ListField):
+    """A list of choices whose errors are one flat list of messages, as API.md's `fields`
+    shape has them (`"religion": ["\"klingon\" is not a valid choice."]`)."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        result, errors = [], []
+        for item in data:
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors.extend(exc.detail if isinstance(exc.detail, list) else [exc.detail])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
+
+
 def _one_of(choices: Any) -> serializers.ListField:
     values = choices if isinstance(choices, list) else choices.choices
-    return serializers.ListField(
-        child=serializers.ChoiceField(choices=values), required=False, max_length=40
-    )
+    return ChoiceList(child=serializers.ChoiceField(choices=values), required=False, max_length=40)
 
 
 def _bound(low: int, high: int) -> serializers.IntegerField:

@@ -266,7 +266,16 @@ def test_bad_filters_are_400_with_the_field(client_for, params, field):
 
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
-    assert field in response.json()["fields"]
+    messages = response.json()["fields"][field]
+    assert isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+
+
+def test_every_unknown_value_is_named(client_for):
+    response = client_for(make_groom().user).get(SEARCH, {"district": "gotham,ernakulam,narnia"})
+
+    assert response.json()["fields"] == {
+        "district": ['"gotham" is not a valid choice.', '"narnia" is not a valid choice.']
+    }
 
 
 @pytest.mark.parametrize(
