@@ -7,14 +7,13 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django.db.models import Q, QuerySet
-from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import inline_serializer
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -43,38 +42,26 @@ def _bad_cursor() -> ApiError:
     return ApiError("That cursor is not valid; start again from the first page.", "invalid_cursor")
 
 
-_CODERS: dict[str, tuple[type, Any, Any]] = {
-    "t": (datetime, datetime.isoformat, parse_datetime),
-    "d": (date, date.isoformat, parse_date),
-    "u": (UUID, str, UUID),
-    "i": (int, int, int),
+def _load_moment(raw: Any) -> datetime:
+    value = parse_datetime(raw)
+    if value is None or value.tzinfo is None:
+        raise ValueError("not an aware date and time")
+    return value.astimezone(UTC)  # OverflowError at the ends of the calendar
+
+
+def _load_int(raw: Any) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not -(2**31) < raw < 2**31:
+        raise ValueError("not a small integer")
+    return raw
+
+
+# Each ordering field's kind: how its value is written into a cursor and read back, strictly.
+KINDS: dict[str, tuple[Callable[[Any], Any], Callable[[Any], Any]]] = {
+    "moment": (datetime.isoformat, _load_moment),
+    "date": (date.isoformat, lambda raw: date.fromisoformat(raw)),
+    "uuid": (str, UUID),
+    "int": (int, _load_int),
 }
-
-
-def _encode_value(value: Any) -> list[Any]:
-    if isinstance(value, Decimal):
-        value = int(value)
-    for tag, (kind, dump, _load) in _CODERS.items():
-        if isinstance(value, kind) and not (kind is int and isinstance(value, bool)):
-            return [tag, dump(value)]
-    raise TypeError(f"no cursor encoding for {type(value).__name__}")
-
-
-def _decode_value(item: Any) -> Any:
-    if not (isinstance(item, list) and len(item) == 2 and item[0] in _CODERS):
-        raise _bad_cursor()
-    kind, _dump, load = _CODERS[item[0]]
-    if kind is int and not isinstance(item[1], int):
-        raise _bad_cursor()
-    if kind is not int and not isinstance(item[1], str):
-        raise _bad_cursor()
-    try:
-        value = load(item[1])
-    except (ValueError, TypeError) as exc:
-        raise _bad_cursor() from exc
-    if value is None:
-        raise _bad_cursor()
-    return value
 
 
 @dataclass(frozen=True)
@@ -88,6 +75,7 @@ class Keyset:
     """
 
     fields: tuple[str, ...]
+    kinds: tuple[str, ...]  # one of KINDS per field
     tag: str
 
     def _after(self, values: Sequence[Any], *, reverse: bool) -> Q:
@@ -105,7 +93,10 @@ class Keyset:
 
     def cursor_for(self, row: Any, *, reverse: bool) -> str:
         read = row.__getitem__ if isinstance(row, dict) else row.__getattribute__
-        values = [_encode_value(read(name.lstrip("-"))) for name in self.fields]
+        values = [
+            KINDS[kind][0](read(name.lstrip("-")))
+            for name, kind in zip(self.fields, self.kinds, strict=True)
+        ]
         raw = json.dumps({"o": self.tag, "r": reverse, "v": values}, separators=(",", ":"))
         return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -123,7 +114,11 @@ class Keyset:
             and len(data["v"]) == len(self.fields)
         ):
             raise _bad_cursor()
-        return [_decode_value(item) for item in data["v"]], data["r"]
+        try:
+            values = [KINDS[kind][1](raw) for kind, raw in zip(self.kinds, data["v"], strict=True)]
+        except (ValueError, TypeError, OverflowError, AttributeError) as exc:
+            raise _bad_cursor() from exc
+        return values, data["r"]
 
     def page(
         self,

@@ -33,7 +33,9 @@ from matching.search import OPPOSITE, born_between, candidates
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
 
-FEED_KEYSET = Keyset(("-match_score", "-last_active_at", "-user_id"), "feed")
+FEED_KEYSET = Keyset(
+    ("-match_score", "-last_active_at", "-user_id"), ("int", "moment", "uuid"), "feed"
+)
 GLOBAL_VERSION = "feed:v:*"
 
 

@@ -22,10 +22,10 @@ from profiles.models import Profile
 
 # ordering name -> keyset. Every ordering ends with the primary key, so it is total.
 ORDERINGS: dict[str, Keyset] = {
-    "recently_active": Keyset(("-last_active_at", "-user_id"), "recently_active"),
-    "newest": Keyset(("-created_at", "-user_id"), "newest"),
-    "age": Keyset(("-date_of_birth", "-user_id"), "age"),  # youngest first
-    "-age": Keyset(("date_of_birth", "user_id"), "-age"),  # oldest first
+    "recently_active": Keyset(("-last_active_at", "-user_id"), ("moment", "uuid"), "active"),
+    "newest": Keyset(("-created_at", "-user_id"), ("moment", "uuid"), "newest"),
+    "age": Keyset(("-date_of_birth", "-user_id"), ("date", "uuid"), "age"),  # youngest first
+    "-age": Keyset(("date_of_birth", "user_id"), ("date", "uuid"), "-age"),  # oldest first
 }
 OPPOSITE = {"female": "male", "male": "female"}
 

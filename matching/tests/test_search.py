@@ -296,6 +296,58 @@ def test_garbage_cursors_are_400(client_for, cursor):
     assert response.json()["code"] == "invalid_cursor"
 
 
+def forged(tag: str, values: list[Any], reverse: bool = False) -> str:
+    import base64
+    import json
+
+    raw = json.dumps({"o": tag, "r": reverse, "v": values}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+UUID_TEXT = "01c7654c-6d35-42ab-a6fb-7fd13fdf2603"
+
+
+@pytest.mark.parametrize(
+    ("path", "tag", "values"),
+    [
+        (SEARCH, "active", [5, UUID_TEXT]),
+        (SEARCH, "active", ["2026-10-02T11:21:00+00:00", 5]),
+        (SEARCH, "active", ["2026-10-02T11:21:00+00:00", -1]),
+        (SEARCH, "active", ["2026-10-02T11:21:00", UUID_TEXT]),  # no time zone
+        (SEARCH, "active", ["0001-01-01T00:00:00+01:00", UUID_TEXT]),
+        (SEARCH, "active", ["9999-12-31T23:59:59-05:00", UUID_TEXT]),
+        (SEARCH, "active", [True, UUID_TEXT]),
+        (SEARCH, "age", ["1999-02-30", UUID_TEXT]),
+        (SEARCH, "age", [None, UUID_TEXT]),
+        ("/api/v1/matching/feed", "feed", ["2026-10-02T11:21:00+00:00", 5, UUID_TEXT]),
+        ("/api/v1/matching/feed", "feed", [True, "2026-10-02T11:21:00+00:00", UUID_TEXT]),
+        ("/api/v1/matching/feed", "feed", [2**200, "2026-10-02T11:21:00+00:00", UUID_TEXT]),
+    ],
+)
+def test_forged_cursors_are_400_never_500(client_for, path, tag, values):
+    make_member()
+    client = client_for(make_groom().user)
+    params = {"cursor": forged(tag, values)}
+    if tag == "age":
+        params["ordering"] = "age"
+
+    response = client.get(path, params)
+
+    assert response.status_code == 400, response.content
+    assert response.json()["code"] == "invalid_cursor"
+
+
+def test_a_well_formed_forged_cursor_just_pages(client_for, brides):
+    client = client_for(make_groom().user)
+    everyone = walk(client, {})
+    middle = next(p for p in brides if str(p.pk) == everyone[len(everyone) // 2])
+
+    cursor = forged("active", [middle.last_active_at.isoformat(), str(middle.pk)])
+    after = ids(client.get(SEARCH, {"cursor": cursor, "page_size": 50}))
+
+    assert after == everyone[len(everyone) // 2 + 1 :]
+
+
 def test_a_cursor_of_another_ordering_is_400(client_for, brides):
     client = client_for(make_groom().user)
     cursor = client.get(SEARCH, {"page_size": 3}).json()["next"].split("cursor=")[1]
