@@ -25,11 +25,10 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from aurum.errors import ApiError
 from aurum.pagination import Keyset, KeysetPage
 from matching import scoring
 from matching.models import Interest
-from matching.search import OPPOSITE, born_between, candidates
+from matching.search import OPPOSITE, born_between, candidates, profile_incomplete
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
 
@@ -43,11 +42,12 @@ def _member_version(user_id: object) -> str:
     return f"feed:v:{user_id}"
 
 
-def feed_rows(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
-    """Every recommendation for `viewer` with its score, unordered; and `viewer`'s profile."""
+def feed_pool(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
+    """Whom the feed ranks (the hard filters, the most recent `MATCHING_FEED_POOL` of them),
+    unscored; and `viewer`'s profile."""
     me = profile_selectors.own_profile(user=viewer)
     if me is None or me.gender not in OPPOSITE:
-        raise ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
+        raise profile_incomplete()
     hard = ~Q(pk__in=Interest.objects.filter(sender=viewer).values("receiver")) & ~Q(
         pk__in=Interest.objects.filter(receiver=viewer).values("sender")
     )
@@ -57,19 +57,16 @@ def feed_rows(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
         hard &= Q(**born_between(age_min, age_max, timezone.localdate()))
     pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard)
     recent = pool.order_by("-last_active_at", "-user_id").values("pk")
-    scored = Profile.objects.filter(pk__in=recent[: settings.MATCHING_FEED_POOL]).annotate(
-        match_score=scoring.score(me)
-    )
-    return scored, me
+    return Profile.objects.filter(pk__in=recent[: settings.MATCHING_FEED_POOL]), me
 
 
 def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage:
     """One page of recommendations, uncached: scored and ranked over the pool, then widened
     to cards (with each row's reasons) for just that page, in one statement."""
-    rows, me = feed_rows(viewer=viewer)
+    pool, me = feed_pool(viewer=viewer)
     scored = scoring.annotations(me)
     return FEED_KEYSET.page(
-        rows,
+        pool.annotate(match_score=scored["match_score"]),
         cursor=cursor,
         size=size,
         fetch=lambda keys: profile_selectors.card_values(keys.annotate(**scored), *scored),
@@ -106,6 +103,14 @@ def cached_page(
     member_key = _member_version(viewer.pk)
     found = cache.get_many([member_key, GLOBAL_VERSION, page_key])
     versions = [found.get(member_key), found.get(GLOBAL_VERSION)]
+    if None in versions:
+        # Never store a page under a missing version: an evicted version would make such a
+        # page match again after a later change.
+        for key, version in zip((member_key, GLOBAL_VERSION), versions, strict=True):
+            if version is None:
+                cache.add(key, uuid.uuid4().hex, None)
+        found = {**found, **cache.get_many([member_key, GLOBAL_VERSION])}
+        versions = [found.get(member_key), found.get(GLOBAL_VERSION)]
     entry = found.get(page_key)
     if entry is not None and entry["v"] == versions:
         return entry
@@ -117,7 +122,10 @@ def cached_page(
 def _bump(keys: list[str]) -> None:
     # After commit: a page built from data about to change would otherwise be stored under
     # the new version.
-    transaction.on_commit(lambda: cache.set_many({key: uuid.uuid4().hex for key in keys}, None))
+    # robust: a cache that fails is logged, never turns the committed change into an error.
+    transaction.on_commit(
+        lambda: cache.set_many({key: uuid.uuid4().hex for key in keys}, None), robust=True
+    )
 
 
 def invalidate_member(*user_ids: object) -> None:

@@ -48,8 +48,8 @@ NEVER = Q(pk__isnull=True)  # a condition no row meets (a primary key is never N
 
 @JSONField.register_lookup
 class HasItem(Lookup):
-    """`list_field__has_item=value`: the JSON array holds `value` (PostgreSQL's `@>`, which a
-    GIN index can serve; SQLite's json_each elsewhere)."""
+    """`list_field__has_item=value`: the JSON array holds `value` (PostgreSQL's `@>`;
+    SQLite's json_each elsewhere)."""
 
     lookup_name = "has_item"
     prepare_rhs = False
@@ -122,13 +122,14 @@ def _their_bound(name: str, column: str, lookup: str, mine_value: int | None) ->
 
 
 def theirs(me: Profile) -> list[Side]:
-    """What candidates look for, asked about me: conditions over their preferences."""
+    """What candidates look for, asked about me: conditions over their preferences. A
+    candidate with no preferences at all is open to everything, as in `mine`."""
     age = age_on(me.date_of_birth)
     education = section_or_none(me, "education")
     career = section_or_none(me, "career")
     height_low = _their_bound("height", "height_min_cm", "lte", me.height_cm)
     height_high = _their_bound("height", "height_max_cm", "gte", me.height_cm)
-    return [
+    sides = [
         Side(
             "age",
             Q(preferences__age_min__lte=age, preferences__age_max__gte=age)
@@ -153,6 +154,8 @@ def theirs(me: Profile) -> list[Side]:
             Q(preferences__diet__isnull=True),
         ),
     ]
+    none = Q(preferences__isnull=True)
+    return [Side(s.name, s.met, none if s.open is None else s.open | none) for s in sides]
 
 
 def _flag(condition: Q) -> ExpressionWrapper:
@@ -189,7 +192,3 @@ def reasons(row: dict[str, Any]) -> dict[str, list[str]]:
     return {
         side: [name for name in WEIGHTS if row.get(f"{side}_{name}")] for side in ("mine", "theirs")
     }
-
-
-def score(me: Profile) -> Combinable:
-    return annotations(me)["match_score"]

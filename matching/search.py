@@ -63,8 +63,12 @@ def sought_gender(viewer: User) -> str:
     """Members see the other gender; a member who has not said theirs cannot search yet."""
     gender = Profile.objects.filter(pk=viewer.pk).values_list("gender", flat=True).first()
     if gender not in OPPOSITE:
-        raise ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
+        raise profile_incomplete()
     return OPPOSITE[gender]
+
+
+def profile_incomplete() -> ApiError:
+    return ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
 
 
 def sought_gender_sql(viewer: User) -> Subquery:

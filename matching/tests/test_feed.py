@@ -252,3 +252,50 @@ def test_pool_keeps_the_most_recently_active(client_for, groom, settings):
     found = {c["id"] for c in cards(client_for(groom.user).get(FEED))}
 
     assert found == {str(p.pk) for p in recent}
+
+
+def test_a_candidate_without_preferences_is_open_to_everyone(client_for, groom):
+    bride = make_member(date_of_birth=born(25), religion="hindu", district="ernakulam")
+    PartnerPreferences.objects.filter(profile=bride).delete()
+
+    found = cards(client_for(groom.user).get(FEED))
+
+    assert [c["id"] for c in found] == [str(bride.pk)]
+    assert found[0]["match_score"] == 100
+    assert found[0]["match_reasons"]["theirs"] == []
+
+
+def test_an_evicted_version_never_revives_a_stale_page(
+    client_for, groom, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    from matching.feed import _member_version
+
+    bride = make_member(date_of_birth=born(25))
+    client = client_for(groom.user)
+    assert len(cards(client.get(FEED))) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        Block.objects.create(blocker=groom.user, blocked=bride.user)
+    cache.delete(_member_version(groom.pk))  # the cache dropped the bumped version
+
+    assert cards(client.get(FEED)) == []
+
+
+def test_a_report_that_hides_no_one_keeps_every_cached_feed(
+    client_for, groom, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    bride = make_member(date_of_birth=born(25))
+    client = client_for(groom.user)
+    cards(client.get(FEED))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        reported = client_for(make_groom().user).post(
+            "/api/v1/moderation/report",
+            {"reported_user": str(bride.pk), "reason": "other", "details": "Odd replies."},
+            format="json",
+        )
+    assert reported.status_code == 201, reported.content
+
+    with django_assert_num_queries(1):
+        assert len(cards(client.get(FEED))) == 1
