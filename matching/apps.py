@@ -7,7 +7,7 @@ class MatchingConfig(AppConfig):
 
     def ready(self) -> None:
         from matching import receivers
-        from matching.selectors import accepted_between, interest_counts, recommendations
+        from matching.selectors import accepted_among, interest_counts, recommendations
         from profiles.selectors import register_contact_grant, register_dashboard_part
 
         receivers.connect()
@@ -16,4 +16,4 @@ class MatchingConfig(AppConfig):
 
         # An accepted interest opens contact details (and photos kept for accepted
         # interests): the rule stays in profiles, this is the fact it asks about.
-        register_contact_grant(accepted_between)
+        register_contact_grant(accepted_among)

@@ -24,12 +24,14 @@ def interest_between(a: User, b: User) -> Interest | None:
     return Interest.objects.filter(member_low=low, member_high=high).first()
 
 
-def accepted_between(viewer: User, owner: User) -> bool:
-    """Registered with profiles as a contact (and photo) grant: an accepted interest."""
-    low, high = _pair(viewer.pk, owner.pk)
-    return Interest.objects.filter(
-        member_low=low, member_high=high, status=InterestStatus.ACCEPTED
-    ).exists()
+def accepted_among(viewer: User, owner_ids: list[Any]) -> set[Any]:
+    """Registered with profiles as the contact (and photo) grant: those of `owner_ids` with
+    an accepted interest with `viewer`, in one query."""
+    rows = Interest.objects.filter(
+        Q(sender=viewer, receiver_id__in=owner_ids) | Q(receiver=viewer, sender_id__in=owner_ids),
+        status=InterestStatus.ACCEPTED,
+    ).values_list("sender_id", "receiver_id")
+    return {receiver if sender == viewer.pk else sender for sender, receiver in rows}
 
 
 def interests_of(*, viewer: User, direction: str, status: str | None) -> QuerySet[Interest]:
@@ -54,9 +56,10 @@ def interest_by_id(*, value: str) -> Interest | None:
 
 
 def shortlist_of(*, viewer: User) -> QuerySet[Shortlist]:
-    return Shortlist.objects.filter(owner=viewer).select_related(
-        *(f"target{part}" for part in CARD_RELATIONS)
-    )
+    """My shortlist, members I may no longer see (blocked, hidden, suspended) left out."""
+    return Shortlist.objects.filter(
+        owner=viewer, target_id__in=visible_profiles(viewer=viewer).values("pk")
+    ).select_related(*(f"target{part}" for part in CARD_RELATIONS))
 
 
 def interest_counts(viewer: User) -> dict[str, int]:

@@ -27,7 +27,7 @@ class MediaConfig(AppConfig):
         )
         from media.signing import signed_url
         from profiles.selectors import (
-            register_approved_photos,
+            photos_open_to,
             register_completion_check,
             register_gallery_provider,
             register_photo_filter,
@@ -37,14 +37,13 @@ class MediaConfig(AppConfig):
         def card_photos(
             viewer: Any, profiles: list[Any], visible: bool
         ) -> dict[object, dict[str, str]]:
+            """Each card's first approved photo under the photo rule, for a whole list."""
+            allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
+            pending_too = allowed if viewer.is_staff else allowed & {viewer.pk}
+            keys = selectors.primary_keys_of(list(allowed), pending_too=pending_too)
             return {
-                owner_id: {
-                    "tiny_url": signed_url(photo.tiny_key),
-                    "medium_url": signed_url(photo.medium_key),
-                }
-                for owner_id, photo in selectors.primary_photos_for(
-                    viewer=viewer, profiles=profiles, visible=visible
-                ).items()
+                owner_id: {"tiny_url": signed_url(tiny), "medium_url": signed_url(medium)}
+                for owner_id, (tiny, medium) in keys.items()
             }
 
         def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
@@ -63,14 +62,7 @@ class MediaConfig(AppConfig):
             approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
             return profiles.filter(Exists(approved), photo_visibility="all_members")
 
-        def approved_photos(owner_ids: list[Any]) -> dict[Any, dict[str, str]]:
-            return {
-                owner_id: {"tiny_url": signed_url(tiny), "medium_url": signed_url(medium)}
-                for owner_id, (tiny, medium) in selectors.primary_keys_of(owner_ids).items()
-            }
-
         register_photo_provider(card_photos)
-        register_approved_photos(approved_photos)
         register_photo_filter(with_photo)
         register_gallery_provider(gallery)
         register_completion_check(

@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
 from media.models import Photo, PhotoStatus
-from profiles.models import Profile
-from profiles.selectors import CardRef, can_see_photos, photos_open_to
+from profiles.selectors import can_see_photos
 
 
 def photo_by_id(*, value: str) -> Photo | None:
@@ -30,43 +28,15 @@ def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> Q
     return photos.filter(status=PhotoStatus.APPROVED)
 
 
-def primary_photo_for(*, viewer: User, owner: User, visibility: str | None = None) -> Photo | None:
-    photos = primary_photos_for(viewer=viewer, profiles=[_profile_of(owner, visibility)])
-    return photos.get(owner.pk)
-
-
-def _profile_of(owner: User, visibility: str | None) -> Profile:
-    if visibility is None:
-        profile = Profile.objects.filter(user=owner).first()
-        return profile or Profile(user=owner)
-    return Profile(user=owner, photo_visibility=visibility)
-
-
-def primary_photos_for(
-    *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
-) -> dict[object, Photo]:
-    """Each listed profile's first photo `viewer` may see, in two queries for any list: one
-    to ask the photo rule for all of them (none when `visible`), one for their photos."""
-    allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
-    if not allowed:
-        return {}
-    staff = viewer.is_staff
-    own = {p.pk for p in profiles if p.pk == viewer.pk}
-    photos = Photo.objects.filter(owner_id__in=allowed).order_by(
-        "owner_id", "-is_primary", "position"
-    )
-    if not staff:
-        photos = photos.filter(Q(status=PhotoStatus.APPROVED) | Q(owner_id__in=own))
-    first: dict[object, Photo] = {}
-    for photo in photos:
-        first.setdefault(photo.owner_id, photo)
-    return first
-
-
-def primary_keys_of(owner_ids: list[Any]) -> dict[Any, tuple[str, str]]:
-    """The (tiny, medium) keys of each owner's first approved photo, in one lean query."""
+def primary_keys_of(owner_ids: list[Any], *, pending_too: set[Any]) -> dict[Any, tuple[str, str]]:
+    """The (tiny, medium) keys of each owner's first photo, in one lean query: approved ones,
+    and pending ones too for the owners in `pending_too` (the viewer's own; all, for staff)."""
     rows = (
-        Photo.objects.filter(owner_id__in=owner_ids, status=PhotoStatus.APPROVED)
+        Photo.objects.filter(
+            Q(status=PhotoStatus.APPROVED)
+            | Q(owner_id__in=pending_too, status=PhotoStatus.PENDING),
+            owner_id__in=owner_ids,
+        )
         .order_by("owner_id", "-is_primary", "position")
         .values_list("owner_id", "tiny_key", "medium_key")
     )

@@ -28,8 +28,8 @@ from profiles.choices import (
     YesNoUnknown,
 )
 
-# What the visibility rule asks of a profile row itself (profiles.selectors.LISTED).
-LISTED_ROW = Q(verification_status=VerificationStatus.APPROVED, is_hidden=False)
+# What the visibility rule (profiles.selectors.visible_profiles) asks of the profile row.
+LISTED = Q(verification_status=VerificationStatus.APPROVED, is_hidden=False)
 
 
 def _between_or_null(field: str, low: int, high: int) -> Q:
@@ -131,14 +131,14 @@ class Profile(models.Model):
                     "marital_status",
                     "star",
                 ],
-                condition=LISTED_ROW,
+                condition=LISTED,
                 name="profile_search_idx",
             ),
             *(
                 models.Index(
                     fields=["gender", *order],
                     include=["date_of_birth", "height_cm", "religion", "caste", "district"],
-                    condition=LISTED_ROW,
+                    condition=LISTED,
                     name=name,
                 )
                 for name, order in (

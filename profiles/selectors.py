@@ -18,12 +18,13 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
-from profiles.models import LISTED_ROW, Profile
+from profiles.models import LISTED, Profile
 
 # viewer -> Q over Profile rows the viewer must not see (e.g. members either side blocked).
 VisibilityExclusion = Callable[[User], Q]
-# (viewer, owner) -> True when something between them opens the owner's contact details.
-ContactGrant = Callable[[User, User], bool]
+# (viewer, owner ids) -> the owners among them whose contact details something between them
+# and the viewer opens (an accepted interest); asked for a whole list at once.
+ContactGrant = Callable[[User, list[Any]], set[Any]]
 
 _visibility_exclusions: list[VisibilityExclusion] = []
 _contact_grants: list[ContactGrant] = []
@@ -37,6 +38,13 @@ def register_visibility_exclusion(rule: VisibilityExclusion) -> None:
 def register_contact_grant(rule: ContactGrant) -> None:
     if rule not in _contact_grants:
         _contact_grants.append(rule)
+
+
+def _granted(viewer: User, owner_ids: list[Any]) -> set[Any]:
+    opened: set[Any] = set()
+    for grant in _contact_grants if owner_ids else ():
+        opened |= grant(viewer, owner_ids)
+    return opened
 
 
 WITH_SECTIONS = ("user", "education", "career", "family", "preferences")
@@ -81,15 +89,6 @@ class CardRow:
         return self.values["photo_visibility"]
 
 
-# Media gives the primary approved photo of many members at once ({tiny_url, medium_url} per
-# owner id that has one), for cards whose photo rule was already answered.
-_approved_photos: list[Callable[[list[Any]], dict[Any, dict[str, str]]]] = []
-
-
-def register_approved_photos(provider: Callable[[list[Any]], dict[Any, dict[str, str]]]) -> None:
-    _approved_photos[:] = [provider]
-
-
 def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
     """The card's columns (and `extra` annotations) as dicts: no model instances to build,
     which is most of a page's cost in Python."""
@@ -97,16 +96,9 @@ def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
 
 
 def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
-    """Each `card_values` row's photo under the photo rule, in one query for the page: the
-    rows came from the visibility rule, so only the owners' photo settings are asked."""
-    if not _approved_photos or not rows:
-        return {}
-    allowed = photos_open_to(viewer=viewer, profiles=[CardRow(row) for row in rows], visible=True)
-    return _approved_photos[0](list(allowed)) if allowed else {}
-
-
-# A profile others may be shown, as far as the profile row itself says.
-LISTED = LISTED_ROW
+    """Each `card_values` row's photo under the photo rule: the rows came from the visibility
+    rule, so only the owners' photo settings are asked."""
+    return photos_for_cards(viewer=viewer, profiles=[CardRow(row) for row in rows], visible=True)
 
 
 def _self_or_staff(viewer: User, owner: User) -> bool:
@@ -122,7 +114,8 @@ def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
     Written so that no row is joined to its account: approval is the profile's verification
     (the account's `admin_approved` is written with it, in the same transaction), and the few
     inactive accounts are left out by a small anti-join. The search indexes are partial on
-    exactly `LISTED`.
+    exactly `LISTED`
+    (profiles.models).
     """
     if not viewer.is_authenticated or not viewer.is_active:
         return Profile.objects.none()
@@ -146,9 +139,7 @@ def can_see_contact(*, viewer: User, owner: User) -> bool:
     (an accepted interest, once matching exists)."""
     if _self_or_staff(viewer, owner):
         return True
-    return can_see(viewer=viewer, owner=owner) and any(
-        grant(viewer, owner) for grant in _contact_grants
-    )
+    return can_see(viewer=viewer, owner=owner) and owner.pk in _granted(viewer, [owner.pk])
 
 
 def can_see_photos(*, viewer: User, owner: User, visibility: str | None = None) -> bool:
@@ -163,17 +154,17 @@ def can_see_photos(*, viewer: User, owner: User, visibility: str | None = None) 
             Profile.objects.filter(user=owner).values_list("photo_visibility", flat=True).first()
         )
     if visibility == "accepted_interests":
-        return any(grant(viewer, owner) for grant in _contact_grants)
+        return owner.pk in _granted(viewer, [owner.pk])
     return True
 
 
 def photos_open_to(
     *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
 ) -> set[object]:
-    """`can_see_photos` for a whole list in one query: the ids of the owners whose photos
-    `viewer` may see (a grant is asked only for owners keeping photos to accepted interests).
-    `visible=True` says the list came from `visible_profiles` just now, so the visibility
-    rule is not asked again."""
+    """`can_see_photos` for a whole list: the ids of the owners whose photos `viewer` may see.
+    One query for the visibility rule (none when `visible=True`: the list came from
+    `visible_profiles` just now) and one for the grants of the owners keeping photos to
+    accepted interests (none when there are none)."""
     staff = bool(getattr(viewer, "is_staff", False))
     ids = [p.pk for p in profiles if not (staff or p.pk == viewer.pk)]
     open_ids = {p.pk for p in profiles if staff or p.pk == viewer.pk}
@@ -185,13 +176,10 @@ def photos_open_to(
                 visible_profiles(viewer=viewer).filter(pk__in=ids).values_list("pk", flat=True)
             )
         )
-        for profile in profiles:
-            if profile.pk not in visible_ids:
-                continue
-            if profile.photo_visibility != "accepted_interests" or any(
-                grant(viewer, User(pk=profile.pk)) for grant in _contact_grants
-            ):
-                open_ids.add(profile.pk)
+        shown = [p for p in profiles if p.pk in visible_ids]
+        kept = [p.pk for p in shown if p.photo_visibility == "accepted_interests"]
+        granted = _granted(viewer, kept)
+        open_ids |= {p.pk for p in shown if p.photo_visibility != "accepted_interests"} | granted
     return open_ids
 
 

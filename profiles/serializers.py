@@ -362,12 +362,13 @@ class CardOut(serializers.Serializer):
         return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
 
 
-def card_context(viewer: Any, profiles: list[Profile], *, visible: bool = False) -> dict[str, Any]:
-    """Serializer context for a list of cards: the viewer and every card's photo, fetched in
-    two queries for the whole list instead of two per card (one when the list is `visible`:
-    drawn from the visibility rule in the same request)."""
-    photos = selectors.photos_for_cards(viewer=viewer, profiles=profiles, visible=visible)
-    return {"viewer": viewer, "photos": photos}
+def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
+    """Serializer context for a list of cards: the viewer and every card's photo, fetched
+    for the whole list at once (`selectors.photos_for_cards`)."""
+    return {
+        "viewer": viewer,
+        "photos": selectors.photos_for_cards(viewer=viewer, profiles=profiles),
+    }
 
 
 _moment = serializers.DateTimeField()

@@ -230,3 +230,15 @@ def test_interest_list_costs_no_query_per_row_for_cards(
     # photo rule's visibility check and the primary photos (media's batch provider)
     with django_assert_num_queries(4):
         client.get(INTERESTS)
+
+
+def test_shortlist_leaves_out_members_i_may_no_longer_see(client_for):
+    groom, kept, blocker = make_groom(), make_member(), make_member()
+    client = client_for(groom.user)
+    for bride in (kept, blocker):
+        assert client.post(f"/api/v1/matching/shortlist/{bride.user_id}").status_code == 201
+    Block.objects.create(blocker=blocker.user, blocked=groom.user)
+
+    listed = client.get("/api/v1/matching/shortlisted").json()["results"]
+
+    assert [item["profile"]["id"] for item in listed] == [str(kept.user_id)]

@@ -427,3 +427,19 @@ def test_every_choice_value_is_accepted(client_for):
         ("education_level", EducationLevel),
     ):
         assert client.get(SEARCH, {name: ",".join(choices.values)}).status_code == 200
+
+
+@pytest.mark.parametrize("rows", [1, 6])
+def test_private_photo_owners_cost_one_grant_query_per_page(
+    client_for, django_assert_num_queries, rows
+):
+    for _ in range(rows):
+        make_member(photo_visibility="accepted_interests")
+    client = client_for(make_groom().user)
+
+    # the token's user, the page, one query for the accepted interests of the page's
+    # private-photo owners (none granted, so no photo query)
+    with django_assert_num_queries(3):
+        response = client.get(SEARCH)
+
+    assert len(ids(response)) == rows

@@ -315,9 +315,10 @@ def test_blocked_viewer_gets_no_photo(client_for):
     Photo.objects.update(status="approved")
     moderation.block_create(blocker=bride.user, blocked=groom.user)
 
-    from media import selectors
+    from profiles.selectors import photo_for
 
-    assert selectors.primary_photo_for(viewer=groom.user, owner=bride.user) is None
+    assert photo_for(viewer=groom.user, profile=bride) is None
+    assert photo_for(viewer=bride.user, profile=bride) is not None
 
 
 def test_deleting_an_account_removes_its_files(client_for, django_capture_on_commit_callbacks):
