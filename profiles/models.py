@@ -137,7 +137,11 @@ class Profile(models.Model):
             *(
                 models.Index(
                     fields=["gender", *order],
-                    include=["date_of_birth", "height_cm", "religion", "caste", "district"],
+                    include=[
+                        c
+                        for c in ("date_of_birth", "height_cm", "religion", "caste", "district")
+                        if c not in order
+                    ],
                     condition=LISTED,
                     name=name,
                 )

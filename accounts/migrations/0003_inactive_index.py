@@ -2,8 +2,11 @@
 
 from django.db import migrations, models
 
+from aurum.migration_ops import AddIndexConcurrentlyWherePossible
+
 
 class Migration(migrations.Migration):
+    atomic = False  # the index is built CONCURRENTLY on PostgreSQL
 
     dependencies = [
         ('accounts', '0002_moderators_group'),
@@ -11,7 +14,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.AddIndex(
+        AddIndexConcurrentlyWherePossible(
             model_name='user',
             index=models.Index(condition=models.Q(('is_active', False)), fields=['id'], name='user_inactive_idx'),
         ),
