@@ -23,3 +23,27 @@ class StrictSerializer(serializers.Serializer):
         if unknown:
             raise serializers.ValidationError(unknown)
         return value
+
+
+class ChoiceList(serializers.ListField):
+    """A list of choices whose errors are one flat list of messages, as API.md's `fields`
+    shape has them (`"religion": ["\"klingon\" is not a valid choice."]`)."""
+
+    def run_child_validation(self, data: list[Any]) -> list[Any]:
+        result, errors = [], []
+        for item in data:
+            try:
+                result.append(self.child.run_validation(item))
+            except serializers.ValidationError as exc:
+                errors.extend(exc.detail if isinstance(exc.detail, list) else [exc.detail])
+        if errors:
+            raise serializers.ValidationError(errors)
+        return result
+
+
+def choice_list(choices: Any, max_length: int = 60) -> serializers.ListField:
+    """An optional list of values from `choices` (TextChoices or a list of codes)."""
+    values = choices if isinstance(choices, list) else choices.choices
+    return ChoiceList(
+        child=serializers.ChoiceField(choices=values), required=False, max_length=max_length
+    )

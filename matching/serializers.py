@@ -6,7 +6,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aurum.serializers import StrictSerializer
+from aurum.serializers import StrictSerializer, choice_list
 from matching.models import Interest, InterestStatus
 from matching.search import LIST_COLUMNS, ORDERINGS
 from profiles.choices import (
@@ -79,27 +79,6 @@ def query_data(params: QueryDict, list_fields: set[str]) -> dict[str, Any]:
     return data
 
 
-class ChoiceList(serializers.ListField):
-    """A list of choices whose errors are one flat list of messages, as API.md's `fields`
-    shape has them (`"religion": ["\"klingon\" is not a valid choice."]`)."""
-
-    def run_child_validation(self, data: list[Any]) -> list[Any]:
-        result, errors = [], []
-        for item in data:
-            try:
-                result.append(self.child.run_validation(item))
-            except serializers.ValidationError as exc:
-                errors.extend(exc.detail if isinstance(exc.detail, list) else [exc.detail])
-        if errors:
-            raise serializers.ValidationError(errors)
-        return result
-
-
-def _one_of(choices: Any) -> serializers.ListField:
-    values = choices if isinstance(choices, list) else choices.choices
-    return ChoiceList(child=serializers.ChoiceField(choices=values), required=False, max_length=40)
-
-
 def _bound(low: int, high: int) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=low, max_value=high, required=False)
 
@@ -116,13 +95,13 @@ class SearchQuery(PageQuery):
     age_max = _bound(18, MAX_AGE)
     height_min = _bound(*HEIGHT_CM_RANGE)
     height_max = _bound(*HEIGHT_CM_RANGE)
-    religion = _one_of(Religion)
-    caste = _one_of(ALL_CASTES)
-    district = _one_of(District)
-    mother_tongue = _one_of(MotherTongue)
-    marital_status = _one_of(MaritalStatus)
-    education_level = _one_of(EducationLevel)
-    star = _one_of(Star)
+    religion = choice_list(Religion)
+    caste = choice_list(ALL_CASTES)
+    district = choice_list(District)
+    mother_tongue = choice_list(MotherTongue)
+    marital_status = choice_list(MaritalStatus)
+    education_level = choice_list(EducationLevel)
+    star = choice_list(Star)
     income_min = _bound(0, MAX_INCOME_INR)
     with_photo = serializers.BooleanField(required=False, default=False)
     verified_only = serializers.BooleanField(

@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import PhoneField
-from aurum.serializers import StrictSerializer
+from aurum.serializers import StrictSerializer, choice_list
 from profiles import selectors
 from profiles.choices import (
     ALL_CASTES,
@@ -102,13 +102,6 @@ class FamilyIn(StrictSerializer):
     native_place = _text(80)
 
 
-def _choice_list(choices: Any) -> serializers.ListField:
-    values = choices if isinstance(choices, list) else choices.choices
-    return serializers.ListField(
-        child=serializers.ChoiceField(choices=values), required=False, max_length=60
-    )
-
-
 class PreferencesIn(StrictSerializer):
     age_min = serializers.IntegerField(min_value=18, max_value=MAX_AGE)
     age_max = serializers.IntegerField(min_value=18, max_value=MAX_AGE)
@@ -118,12 +111,12 @@ class PreferencesIn(StrictSerializer):
     height_max_cm = serializers.IntegerField(
         min_value=HEIGHT_CM_RANGE[0], max_value=HEIGHT_CM_RANGE[1], required=False, allow_null=True
     )
-    marital_statuses = _choice_list(MaritalStatus)
-    religions = _choice_list(Religion)
-    castes = _choice_list(ALL_CASTES)
-    districts = _choice_list(District)
-    mother_tongues = _choice_list(MotherTongue)
-    education_levels = _choice_list(EducationLevel)
+    marital_statuses = choice_list(MaritalStatus)
+    religions = choice_list(Religion)
+    castes = choice_list(ALL_CASTES)
+    districts = choice_list(District)
+    mother_tongues = choice_list(MotherTongue)
+    education_levels = choice_list(EducationLevel)
     income_min_inr = serializers.IntegerField(
         min_value=0, max_value=MAX_INCOME_INR, required=False, allow_null=True
     )
