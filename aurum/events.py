@@ -20,16 +20,29 @@ def user_group(user_id: Any) -> str:
     return f"user.{user_id}"
 
 
-def send_to_user(user_id: Any, event: dict[str, Any]) -> None:
-    """Queue `event` for every connection of the member, once the current transaction commits."""
-
-    def send() -> None:
+def _after_commit(send: str, target: str, event: dict[str, Any]) -> None:
+    def run() -> None:
         layer = get_channel_layer()
         if layer is None:
             return
         try:
-            async_to_sync(layer.group_send)(user_group(user_id), event)
+            async_to_sync(getattr(layer, send))(target, event)
         except Exception:  # a live frame is best effort; the data is already committed
-            logger.exception("could not send %s to user %s", event.get("type"), user_id)
+            logger.exception("could not send %s to %s", event.get("type"), target)
 
-    transaction.on_commit(send)
+    transaction.on_commit(run)
+
+
+def send_to_group(group: str, event: dict[str, Any]) -> None:
+    """Queue `event` for every connection in `group`, once the current transaction commits."""
+    _after_commit("group_send", group, event)
+
+
+def send_to_channel(channel_name: str, event: dict[str, Any]) -> None:
+    """Queue `event` for one connection, once the current transaction commits."""
+    _after_commit("send", channel_name, event)
+
+
+def send_to_user(user_id: Any, event: dict[str, Any]) -> None:
+    """Queue `event` for every chat connection of the member, once the transaction commits."""
+    send_to_group(user_group(user_id), event)

@@ -210,6 +210,8 @@ _RATE_DEFAULTS = {
     "mfa_verify_user": "10/15m",
     # Reports a member may file: enough for real trouble, too few to flood the moderators.
     "report_user": "20/d",
+    # Chat messages a member may send: brisk typing passes, a flood does not.
+    "chat_message": "60/m",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()
@@ -253,6 +255,18 @@ MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
 MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
 MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached
 MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
+# Chat and calls. A connection not refreshed for CHAT_PRESENCE_STALE seconds (its server
+# stopped) no longer makes its member online; each server refreshes its own every
+# CHAT_PRESENCE_REFRESH seconds.
+CHAT_PRESENCE_STALE = int(env("CHAT_PRESENCE_STALE", "90"))
+CHAT_PRESENCE_REFRESH = int(env("CHAT_PRESENCE_REFRESH", "30"))
+CHAT_CALL_RING_SECONDS = int(env("CHAT_CALL_RING_SECONDS", "45"))  # then the call is missed
+CHAT_MAX_SDP_BYTES = int(env("CHAT_MAX_SDP_BYTES", "16384"))
+# coturn's REST API (static-auth-secret): the shared secret, the relay's URIs, and how long
+# a pair of credentials lasts.
+TURN_SECRET = env("TURN_SECRET")
+TURN_URIS = env_list("TURN_URIS")
+TURN_TTL = int(env("TURN_TTL", "86400"))
 # The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))

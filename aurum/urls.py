@@ -12,6 +12,7 @@ api_v1 = [
     path("notifications/", include("notifications.urls")),
     path("media/", include("media.urls")),
     path("matching/", include("matching.urls")),
+    path("chat/", include("chat.urls")),
     path("", include("profiles.urls")),
 ]
 

@@ -17,29 +17,32 @@ WS_UNAUTHORIZED = 4401
 
 
 @database_sync_to_async
-def _user_for(raw_token: str) -> Any:
+def _user_for(raw_token: str) -> tuple[Any, int | None]:
+    """The token's active user and its expiry (a Unix time), or an anonymous user."""
     from accounts.models import User
 
     try:
         token = AccessToken(raw_token)
     except TokenError:
-        return AnonymousUser()
+        return AnonymousUser(), None
     user = User.objects.filter(pk=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
     if user is None or not user.is_active:
-        return AnonymousUser()
-    return user
+        return AnonymousUser(), None
+    return user, int(token["exp"])
 
 
 class JwtQueryAuthMiddleware(BaseMiddleware):
-    """Sets scope["user"] from the access token in `?token=`; anonymous when it is bad.
+    """Sets scope["user"] from the access token in `?token=` (anonymous when it is bad) and
+    scope["token_expires"], when the connection must close.
 
-    Consumers close anonymous connections with 4401.
+    Consumers close anonymous connections, and connections whose token expired, with 4401.
     """
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         raw = (query.get("token") or [""])[0]
-        scope = dict(scope, user=await _user_for(raw) if raw else AnonymousUser())
+        user, expires = await _user_for(raw) if raw else (AnonymousUser(), None)
+        scope = dict(scope, user=user, token_expires=expires)
         return await super().__call__(scope, receive, send)
 
 

@@ -1,16 +1,82 @@
-"""The member's live connection. Later issues add messages, typing, receipts and presence."""
+"""The member's live connections: `/ws/chat` (messages, typing, receipts, presence, live
+notifications) and `/ws/call` (call signalling).
+
+Consumers hold no rules: every frame is validated by the serializers HTTP uses and handed to
+`chat.services`. A frame that is not right gets an `error {code, detail}` frame and the socket
+stays open; an expired token closes it with 4401.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, ClassVar
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+from rest_framework import serializers as drf
+from rest_framework.exceptions import APIException
 
+from accounts.models import User
+from aurum.errors import ApiError
 from aurum.events import user_group
 from aurum.ws import WS_UNAUTHORIZED
+from chat import serializers, services
+
+logger = logging.getLogger("aurum.chat")
+
+# This process, as `Connection.server`: its rows are refreshed by its own timer.
+SERVER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+_refresher: asyncio.Task[None] | None = None
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+async def _refresh_forever() -> None:
+    while True:
+        await asyncio.sleep(settings.CHAT_PRESENCE_REFRESH)
+        try:
+            await database_sync_to_async(services.connections_refresh)(server=SERVER_ID)
+        except Exception:  # the database may be away for a moment; try again next time
+            logger.exception("could not refresh this server's connections")
+
+
+def _ensure_refresher() -> None:
+    global _refresher
+    if _refresher is None or _refresher.done():
+        _refresher = asyncio.get_running_loop().create_task(_refresh_forever())
+
+
+def _error(code: str, detail: Any) -> dict[str, Any]:
+    return {"type": "error", "code": code, "detail": detail}
+
+
+def _first_message(detail: Any) -> str:
+    if isinstance(detail, dict):
+        name, value = next(iter(detail.items()))
+        return f"{name}: {_first_message(value)}"
+    if isinstance(detail, list) and detail:
+        return _first_message(detail[0])
+    return str(detail)
+
+
+Handler = Callable[[Any, dict[str, Any]], Awaitable[None]]
+
+
+class MemberSocket(AsyncJsonWebsocketConsumer):
+    """Authentication, the token's lifetime, frame validation and errors; subclasses name
+    their groups and their frames (type -> serializer, handler)."""
+
+    frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {}
+    user: User
+
+    def member_groups(self) -> list[str]:
+        raise NotImplementedError
+
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated or not user.is_active:
@@ -19,41 +85,191 @@ class ChatConsumer(AsyncJsonWebsocketConsumer):
             await self.accept()
             await self.close(code=WS_UNAUTHORIZED)
             return
-        self.group = user_group(user.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.user = user
+        self.joined = self.member_groups()
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        expires = self.scope.get("token_expires")
+        if expires is not None:
+            self.expiry = asyncio.get_running_loop().call_later(
+                max(0.0, expires - time.time()),
+                lambda: asyncio.ensure_future(self.close(code=WS_UNAUTHORIZED)),
+            )
+        await self.opened()
+
+    async def opened(self) -> None:
+        """After the connection is accepted."""
+
+    async def closed(self) -> None:
+        """After a member's connection closed."""
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-
-    async def receive_json(self, content: Any, **kwargs: Any) -> None:
-        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_json(
-                {
-                    "type": "error",
-                    "code": "invalid_frame",
-                    "detail": "Send a JSON object with a type.",
-                }
-            )
+        if not hasattr(self, "joined"):
             return
-        kind = content["type"]
-        if kind == "ping":
-            await self.send_json({"type": "pong"})
-            return
-        await self.send_json(
-            {"type": "error", "code": "unknown_type", "detail": f"Unknown frame type: {kind!r}."}
-        )
-
-    async def notification_new(self, event: dict[str, Any]) -> None:
-        await self.send_json({"type": "notification.new", "notification": event["notification"]})
-
-    async def session_revoked(self, event: dict[str, Any]) -> None:
-        """The account was suspended or closed: drop every connection it has."""
-        await self.close(code=WS_UNAUTHORIZED)
+        if hasattr(self, "expiry"):
+            self.expiry.cancel()
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        await self.closed()
 
     async def decode_json(self, text_data: str) -> Any:
         try:
             return await super().decode_json(text_data)
         except ValueError:
             return None
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        expires = self.scope.get("token_expires")
+        if expires is not None and time.time() >= expires:
+            await self.close(code=WS_UNAUTHORIZED)
+            return
+        if not isinstance(content, dict) or not isinstance(content.get("type"), str):
+            await self.send_json(_error("invalid_frame", "Send a JSON object with a type."))
+            return
+        kind = content["type"]
+        if kind == "ping":
+            await self.send_json({"type": "pong"})
+            return
+        if kind not in self.frames:
+            await self.send_json(_error("unknown_type", f"Unknown frame type: {kind[:40]!r}."))
+            return
+        serializer_class, handler = self.frames[kind]
+        data = content
+        if serializer_class is not None:
+            frame = serializer_class(data=content)
+            if not frame.is_valid():
+                await self.send_json(_error("invalid", _first_message(frame.errors)))
+                return
+            data = frame.validated_data
+        try:
+            await getattr(self, handler)(data)
+        except APIException as exc:
+            code = exc.get_codes()
+            await self.send_json(
+                _error(code if isinstance(code, str) else "invalid", _first_message(exc.detail))
+            )
+
+    async def forward(self, event: dict[str, Any]) -> None:
+        """A frame from the channel layer, sent as it is."""
+        await self.send_json(event)
+
+    async def session_revoked(self, event: dict[str, Any]) -> None:
+        """The account was suspended or closed: drop every connection it has."""
+        await self.close(code=WS_UNAUTHORIZED)
+
+
+def _run(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    return database_sync_to_async(function)
+
+
+class ChatConsumer(MemberSocket):
+    frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
+        "message.send": (serializers.FrameSendIn, "send_message"),
+        "typing": (serializers.FrameTypingIn, "send_typing"),
+        "read": (serializers.FrameReadIn, "send_read"),
+    }
+
+    def member_groups(self) -> list[str]:
+        return [user_group(self.user.pk)]
+
+    async def opened(self) -> None:
+        _ensure_refresher()
+        contacts = await _run(services.connection_open)(
+            user=self.user, channel_name=self.channel_name, server=SERVER_ID
+        )
+        for frame in contacts:
+            await self.send_json(frame)
+
+    async def closed(self) -> None:
+        await _run(services.connection_close)(user=self.user, channel_name=self.channel_name)
+
+    async def send_message(self, data: dict[str, Any]) -> None:
+        recipient = None
+        if "recipient_id" in data:
+            recipient = await _run(lambda: User.objects.filter(pk=data["recipient_id"]).first())()
+            if recipient is None:
+                raise ApiError("Not found.", "not_found", 404)
+        message, created = await _run(services.message_send)(
+            sender=self.user,
+            body=data["body"],
+            client_id=data["client_id"],
+            conversation_id=data.get("conversation_id"),
+            recipient=recipient,
+        )
+        if not created:  # a repeat: no event goes out, so answer this device directly
+            await self.send_json(
+                {
+                    "type": "message.ack",
+                    "client_id": data["client_id"],
+                    "message": services.message_data(message),
+                }
+            )
+
+    async def send_typing(self, data: dict[str, Any]) -> None:
+        await _run(services.typing)(user=self.user, conversation_id=data["conversation_id"])
+
+    async def send_read(self, data: dict[str, Any]) -> None:
+        await _run(services.messages_read)(
+            user=self.user, conversation_id=data["conversation_id"], up_to_id=data["up_to_id"]
+        )
+
+    # Frames from the channel layer, forwarded as they are.
+    message_new = message_ack = message_edited = message_deleted = MemberSocket.forward
+    typing = read = presence = notification_new = MemberSocket.forward
+
+
+class CallConsumer(MemberSocket):
+    frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
+        "call.invite": (serializers.FrameInviteIn, "invite"),
+        "call.accept": (serializers.FrameCallIn, "accept"),
+        "call.reject": (serializers.FrameCallIn, "reject"),
+        "call.hangup": (serializers.FrameCallIn, "hangup"),
+        "offer": (serializers.FrameSdpIn, "relay"),
+        "answer": (serializers.FrameSdpIn, "relay"),
+        "ice_candidate": (serializers.FrameIceIn, "relay"),
+    }
+
+    def member_groups(self) -> list[str]:
+        return [services.calls_group(self.user.pk)]
+
+    async def invite(self, data: dict[str, Any]) -> None:
+        callee = await _run(lambda: User.objects.filter(pk=data["to_user_id"]).first())()
+        call = await _run(services.call_invite)(
+            caller=self.user, callee=callee, media=data["media"], channel_name=self.channel_name
+        )
+        asyncio.get_running_loop().create_task(_expire_later(call.pk))
+
+    async def accept(self, data: dict[str, Any]) -> None:
+        await _run(services.call_accept)(
+            user=self.user, call_id=data["call_id"], channel_name=self.channel_name
+        )
+
+    async def reject(self, data: dict[str, Any]) -> None:
+        await _run(services.call_reject)(user=self.user, call_id=data["call_id"])
+
+    async def hangup(self, data: dict[str, Any]) -> None:
+        await _run(services.call_hangup)(user=self.user, call_id=data["call_id"])
+
+    async def relay(self, data: dict[str, Any]) -> None:
+        kind = data["type"]
+        payload = (
+            {"candidate": data["candidate"]} if kind == "ice_candidate" else {"sdp": data["sdp"]}
+        )
+        await _run(services.call_signal)(
+            user=self.user, call_id=data["call_id"], kind=kind, payload=payload
+        )
+
+    async def closed(self) -> None:
+        await _run(services.calls_drop_channel)(channel_name=self.channel_name)
+
+    call_ringing = call_accepted = call_ended = MemberSocket.forward
+    offer = answer = ice_candidate = MemberSocket.forward
+
+
+async def _expire_later(call_id: Any) -> None:
+    await asyncio.sleep(settings.CHAT_CALL_RING_SECONDS)
+    try:
+        await database_sync_to_async(services.call_expire)(call_id=call_id)
+    except Exception:  # the sweep in calls_expire_due catches it later
+        logger.exception("could not expire call %s", call_id)

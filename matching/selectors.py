@@ -34,6 +34,14 @@ def accepted_among(viewer: User, owner_ids: list[Any]) -> set[Any]:
     return {receiver if sender == viewer.pk else sender for sender, receiver in rows}
 
 
+def contacts_of(user: User) -> list[Any]:
+    """The ids of the members with an accepted interest with `user` (chat presence)."""
+    rows = Interest.objects.filter(
+        Q(sender=user) | Q(receiver=user), status=InterestStatus.ACCEPTED
+    ).values_list("sender_id", "receiver_id")
+    return [receiver if sender == user.pk else sender for sender, receiver in rows]
+
+
 def interests_of(*, viewer: User, direction: str, status: str | None) -> QuerySet[Interest]:
     side = Q(receiver=viewer) if direction == "received" else Q(sender=viewer)
     interests = Interest.objects.filter(side).select_related(

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aurum.errors import ApiError
+from matching import signals
 from matching.models import Ignore, Interest, InterestStatus, ProfileVisit, Shortlist
 from matching.search import sought_gender
 from matching.selectors import _pair
@@ -83,6 +84,7 @@ def _accept(interest: Interest) -> Interest:
     interest.status = InterestStatus.ACCEPTED
     interest.decided_at = timezone.now()
     interest.save(update_fields=["status", "decided_at", "updated_at"])
+    signals.interest_accepted.send(sender=Interest, interest=interest)
     _tell(
         interest.sender,
         Kind.INTEREST_ACCEPTED,

@@ -18,6 +18,8 @@ class Kind(models.TextChoices):
     INTEREST_RECEIVED = "interest_received", "New interest"
     INTEREST_ACCEPTED = "interest_accepted", "Interest accepted"
     INTEREST_DECLINED = "interest_declined", "Interest declined"
+    MESSAGE_RECEIVED = "message_received", "New message"
+    CALL_MISSED = "call_missed", "Missed call"
 
 
 class Channel(models.TextChoices):

@@ -1,0 +1,70 @@
+"""Conversations, messages (with what members edited or deleted) and calls, read-only: what a
+moderator reads when a report says "harassment"."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from aurum.admin_site import ReadOnlyAdminMixin
+from chat.models import Call, Conversation, Message, MessageRevision
+
+
+class RevisionInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = MessageRevision
+    fields = readonly_fields = ("action", "body", "created_at")
+    extra = 0
+
+
+class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = Message
+    fields = readonly_fields = ("id", "sender", "body", "created_at", "edited_at", "deleted_at")
+    ordering = ("-id",)
+    show_change_link = True
+    extra = 0
+    max_num = 0
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "member_low", "member_high", "created_at", "updated_at")
+    search_fields = ("=member_low", "=member_high", "=id")
+    fields = readonly_fields = ("id", "member_low", "member_high", "created_at", "updated_at")
+    inlines = (MessageInline,)
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("id", "conversation", "sender", "created_at", "edited_at", "deleted_at")
+    list_filter = ("created_at",)
+    search_fields = ("=conversation__id", "sender__profile_code", "sender__email")
+    list_select_related = ("sender", "conversation")
+    fields = readonly_fields = (
+        "id",
+        "conversation",
+        "sender",
+        "client_id",
+        "body",
+        "created_at",
+        "edited_at",
+        "deleted_at",
+    )
+    inlines = (RevisionInline,)
+
+
+@admin.register(Call)
+class CallAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "caller", "callee", "media", "status", "end_reason")
+    list_filter = ("status", "media")
+    search_fields = ("caller__profile_code", "callee__profile_code", "caller__email")
+    list_select_related = ("caller", "callee")
+    fields = readonly_fields = (
+        "id",
+        "caller",
+        "callee",
+        "media",
+        "status",
+        "end_reason",
+        "created_at",
+        "answered_at",
+        "ended_at",
+    )

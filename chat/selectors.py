@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from accounts.models import User
+from aurum.pagination import Keyset, KeysetPage
+from chat.models import Message, Participant
+from chat.services import message_data, other_member_id
+
+CONVERSATIONS = Keyset(("-activity", "-id"), ("moment", "int"), "conversations")
+RECENT_CHATS_ON_DASHBOARD = 3
+
+
+def _participations(user: User) -> QuerySet[Participant]:
+    unread = (
+        Message.objects.filter(
+            conversation=OuterRef("conversation"),
+            id__gt=OuterRef("last_read_id"),
+            deleted_at__isnull=True,
+        )
+        .exclude(sender=user)
+        .order_by()
+        .values("conversation")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return (
+        Participant.objects.filter(user=user)
+        .select_related("conversation__last_message")
+        .annotate(
+            unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
+            activity=F("conversation__updated_at"),
+        )
+    )
+
+
+def conversations_page(
+    *, user: User, cursor: str | None, size: int
+) -> tuple[list[dict[str, Any]], KeysetPage]:
+    """My conversations, the latest activity first, each with its last message and how many
+    of the other member's messages I have not read: two queries a page."""
+    page = CONVERSATIONS.page(_participations(user), cursor=cursor, size=size)
+    return conversation_rows(user, page.rows), page
+
+
+def conversation_rows(user: User, participations: list[Participant]) -> list[dict[str, Any]]:
+    others = {p.pk: other_member_id(p.conversation, user.pk) for p in participations}
+    names = dict(User.objects.filter(pk__in=set(others.values())).values_list("pk", "first_name"))
+    rows = []
+    for p in participations:
+        conversation = p.conversation
+        last = conversation.last_message
+        rows.append(
+            {
+                "id": conversation.pk,
+                "other_user_id": others[p.pk],
+                "other_name": names.get(others[p.pk], ""),
+                "last_message": message_data(last) if last is not None else None,
+                "unread_count": p.unread_count,
+                "last_read_id": p.last_read_id,
+                "updated_at": conversation.updated_at,
+            }
+        )
+    return rows
+
+
+def recent_chats(viewer: User) -> list[dict[str, Any]]:
+    """The dashboard's part: the latest conversations."""
+    rows, _ = conversations_page(user=viewer, cursor=None, size=RECENT_CHATS_ON_DASHBOARD)
+    from chat.serializers import ConversationOut
+
+    return [dict(ConversationOut(row).data) for row in rows]
+
+
+def messages_page(
+    *, conversation_id: Any, after: int | None, before: int | None, limit: int
+) -> tuple[list[Message], bool]:
+    """Messages after `after` (oldest first, to catch up), before `before`, or the latest;
+    always returned oldest first. Uses the (conversation, id) index either way."""
+    messages = Message.objects.filter(conversation_id=conversation_id)
+    if after is not None:
+        found = list(messages.filter(id__gt=after).order_by("id")[: limit + 1])
+        return found[:limit], len(found) > limit
+    if before is not None:
+        messages = messages.filter(id__lt=before)
+    found = list(messages.order_by("-id")[: limit + 1])
+    more = len(found) > limit
+    return list(reversed(found[:limit])), more

@@ -1,0 +1,173 @@
+"""What comes in over HTTP and over WebSocket frames is validated by the same serializers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework import serializers
+
+from aurum.serializers import StrictSerializer
+from chat.models import MAX_BODY, MAX_CLIENT_ID, CallMedia
+
+
+class BodyField(serializers.CharField):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(max_length=MAX_BODY, trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        if not value.strip():
+            raise serializers.ValidationError("Write something to send.", code="blank")
+        if "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.", code="invalid")
+        return value
+
+
+class SendIn(StrictSerializer):
+    conversation_id = serializers.UUIDField(required=False)
+    recipient_id = serializers.UUIDField(required=False)
+    body = BodyField()
+    client_id = serializers.RegexField(
+        r"^[A-Za-z0-9_.:-]+$",
+        max_length=MAX_CLIENT_ID,
+        help_text="The app's id for this message (a UUID, say); sending it again returns "
+        "the first message.",
+    )
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if ("conversation_id" in attrs) == ("recipient_id" in attrs):
+            raise serializers.ValidationError(
+                {"conversation_id": ["Give conversation_id or recipient_id (one of them)."]}
+            )
+        return attrs
+
+
+class FrameSendIn(SendIn):
+    type = serializers.CharField()
+
+
+class EditIn(StrictSerializer):
+    body = BodyField()
+
+
+class ReadIn(StrictSerializer):
+    up_to_id = serializers.IntegerField(min_value=0, max_value=2**62)
+
+
+class FrameReadIn(ReadIn):
+    type = serializers.CharField()
+    conversation_id = serializers.UUIDField()
+
+
+class FrameTypingIn(StrictSerializer):
+    type = serializers.CharField()
+    conversation_id = serializers.UUIDField()
+
+
+class MessagesQuery(StrictSerializer):
+    after = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
+    before = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if "after" in attrs and "before" in attrs:
+            raise serializers.ValidationError({"after": ["Give after or before, not both."]})
+        return attrs
+
+
+class MessageOut(serializers.Serializer):
+    id = serializers.IntegerField(help_text="Increases within the conversation: a cursor.")
+    conversation_id = serializers.UUIDField()
+    sender_id = serializers.UUIDField()
+    client_id = serializers.CharField()
+    body = serializers.CharField(help_text="Empty once the sender deleted the message.")
+    created_at = serializers.DateTimeField()
+    edited_at = serializers.DateTimeField(allow_null=True)
+    deleted = serializers.BooleanField()
+
+
+class MessagesPageOut(serializers.Serializer):
+    results = MessageOut(many=True)
+    has_more = serializers.BooleanField(help_text="More messages lie beyond this page.")
+
+
+class ConversationOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    other_user_id = serializers.UUIDField()
+    other_name = serializers.CharField()
+    last_message = MessageOut(allow_null=True)
+    unread_count = serializers.IntegerField()
+    last_read_id = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+
+
+class ReadOut(serializers.Serializer):
+    conversation_id = serializers.UUIDField()
+    last_read_id = serializers.IntegerField()
+
+
+class SettingsIn(StrictSerializer):
+    read_receipts = serializers.BooleanField(required=False)
+    show_last_seen = serializers.BooleanField(required=False)
+
+
+class SettingsOut(serializers.Serializer):
+    read_receipts = serializers.BooleanField()
+    show_last_seen = serializers.BooleanField()
+
+
+class CallOut(serializers.Serializer):
+    call_id = serializers.UUIDField()
+    caller_id = serializers.UUIDField()
+    callee_id = serializers.UUIDField()
+    media = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    answered_at = serializers.DateTimeField(allow_null=True)
+    ended_at = serializers.DateTimeField(allow_null=True)
+    duration_seconds = serializers.IntegerField()
+    end_reason = serializers.CharField()
+
+
+class TurnOut(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField()
+    ttl = serializers.IntegerField()
+    uris = serializers.ListField(child=serializers.CharField())
+
+
+# Call frames
+
+
+class FrameInviteIn(StrictSerializer):
+    type = serializers.CharField()
+    to_user_id = serializers.UUIDField()
+    media = serializers.ChoiceField(choices=CallMedia.choices)
+
+
+class FrameCallIn(StrictSerializer):
+    type = serializers.CharField()
+    call_id = serializers.UUIDField()
+
+
+class FrameSdpIn(FrameCallIn):
+    sdp = serializers.CharField(trim_whitespace=False)
+
+    def validate_sdp(self, value: str) -> str:
+        if len(value.encode()) > settings.CHAT_MAX_SDP_BYTES:
+            raise serializers.ValidationError(
+                f"SDP may be at most {settings.CHAT_MAX_SDP_BYTES} bytes.", code="too_large"
+            )
+        return value
+
+
+class FrameIceIn(FrameCallIn):
+    candidate = serializers.JSONField()
+
+    def validate_candidate(self, value: Any) -> Any:
+        if not isinstance(value, (dict, str)) or len(str(value)) > 2048:
+            raise serializers.ValidationError(
+                "An ICE candidate is an object (or string) of at most 2 KB.", code="invalid"
+            )
+        return value

@@ -1,0 +1,614 @@
+"""Chat and calls: the one service HTTP views and WebSocket consumers both go through.
+
+Every send asks `chat_problem` (both active, interest accepted, no block either way), then
+writes in one transaction; devices hear of it only after the commit (`aurum.events`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpRequest
+from django.utils import timezone
+
+from accounts.models import User
+from aurum import events
+from aurum.errors import ApiError
+from aurum.ratelimit import enforce
+from chat.models import (
+    LIVE_CALL,
+    Call,
+    CallStatus,
+    ChatSettings,
+    Connection,
+    Conversation,
+    Message,
+    MessageRevision,
+    Participant,
+)
+from matching import selectors as matching_selectors
+from matching.models import InterestStatus
+from moderation import selectors as moderation_selectors
+from notifications.models import Kind
+from notifications.services import notify
+
+EDIT_WINDOW = timedelta(minutes=15)
+
+
+def calls_group(user_id: Any) -> str:
+    return f"calls.{user_id}"
+
+
+def _not_found() -> ApiError:
+    return ApiError("Not found.", "not_found", 404)
+
+
+def pair_of(a: Any, b: Any) -> tuple[Any, Any]:
+    low, high = sorted([a, b], key=str)
+    return low, high
+
+
+def chat_problem(a: User, b: User) -> ApiError | None:
+    """Why `a` may not talk to `b` (chat or call), or None when they may."""
+    if not (a.is_active and b.is_active):
+        return ApiError("This member is no longer available.", "unavailable", 403)
+    interest = matching_selectors.interest_between(a, b)
+    if interest is None or interest.status != InterestStatus.ACCEPTED:
+        return ApiError(
+            "You can talk once an interest between you is accepted.", "not_connected", 403
+        )
+    if moderation_selectors.is_blocked(a, b):
+        return ApiError("You cannot talk to this member.", "blocked", 403)
+    return None
+
+
+def _check(a: User, b: User) -> None:
+    problem = chat_problem(a, b)
+    if problem is not None:
+        raise problem
+
+
+# Conversations
+
+
+def conversation_open(a: User, b: User) -> Conversation:
+    """The pair's conversation, created with its two participants the first time (safe when
+    two requests open it at once: the pair is unique)."""
+    low, high = pair_of(a.pk, b.pk)
+    existing = Conversation.objects.filter(member_low=low, member_high=high).first()
+    if existing is not None:
+        return existing
+    try:
+        with transaction.atomic():
+            conversation = Conversation.objects.create(member_low=low, member_high=high)
+            Participant.objects.bulk_create(
+                [Participant(conversation=conversation, user_id=pk) for pk in (low, high)]
+            )
+            return conversation
+    except IntegrityError:
+        return Conversation.objects.get(member_low=low, member_high=high)
+
+
+def other_member_id(conversation: Conversation, user_id: Any) -> Any:
+    return (
+        conversation.member_high if conversation.member_low == user_id else conversation.member_low
+    )
+
+
+def conversation_of(*, user: User, conversation_id: Any) -> Conversation:
+    """A conversation `user` takes part in; 404 for any other (or a malformed id)."""
+    try:
+        conversation_id = uuid.UUID(str(conversation_id))
+    except ValueError:
+        raise _not_found() from None
+    conversation = (
+        Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise _not_found()
+    return conversation
+
+
+def _member(user_id: Any) -> User:
+    return User.objects.get(pk=user_id)
+
+
+# Messages
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """The one shape of a message: HTTP lists and live frames alike."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.id,
+        "conversation_id": str(message.conversation_id),
+        "sender_id": str(message.sender_id),
+        "client_id": message.client_id,
+        "body": "" if deleted else message.body,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+    }
+
+
+def _rate_limited(user: User) -> None:
+    request = HttpRequest()
+    enforce(request, "chat_message", str(user.pk))
+
+
+def message_send(
+    *,
+    sender: User,
+    body: str,
+    client_id: str,
+    conversation_id: Any = None,
+    recipient: User | None = None,
+) -> tuple[Message, bool]:
+    """Store a message once per `client_id` and tell both members' devices after the commit.
+
+    Returns (message, created). A repeated `client_id` returns the first message, unchanged
+    and without any check: it is already stored. Sends to one conversation hold its row lock,
+    so message ids grow in commit order within it.
+    """
+    first = Message.objects.filter(sender=sender, client_id=client_id).first()
+    if first is not None:
+        return first, False
+    if conversation_id is not None:
+        conversation = conversation_of(user=sender, conversation_id=conversation_id)
+        other = _member(other_member_id(conversation, sender.pk))
+        _check(sender, other)
+    else:
+        if recipient is None or recipient.pk == sender.pk:
+            raise _not_found()
+        _check(sender, recipient)
+        other = recipient
+        conversation = conversation_open(sender, recipient)
+    _rate_limited(sender)
+    try:
+        with transaction.atomic():
+            Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
+            first = Message.objects.filter(sender=sender, client_id=client_id).first()
+            if first is not None:  # the same client_id, sent a moment ago by another device
+                return first, False
+            message = Message.objects.create(
+                conversation=conversation, sender=sender, client_id=client_id, body=body
+            )
+            Conversation.objects.filter(pk=conversation.pk).update(
+                last_message=message, updated_at=message.created_at
+            )
+            _tell_if_away(other, sender, conversation)
+    except IntegrityError:
+        first = Message.objects.filter(sender=sender, client_id=client_id).first()
+        if first is None:
+            raise
+        return first, False
+    data = message_data(message)
+    events.send_to_user(other.pk, {"type": "message.new", "message": data})
+    events.send_to_user(sender.pk, {"type": "message.ack", "client_id": client_id, "message": data})
+    return message, True
+
+
+def _tell_if_away(recipient: User, sender: User, conversation: Conversation) -> None:
+    """One notification per conversation until the member reads it, only while they have
+    no live connection."""
+    if is_online(recipient.pk):
+        return
+    told = Participant.objects.filter(
+        conversation=conversation, user=recipient, notified=False
+    ).update(notified=True)
+    if told:
+        notify(
+            recipient=recipient,
+            kind=Kind.MESSAGE_RECEIVED,
+            title=f"New message from {sender.first_name}",
+            data={"conversation": str(conversation.pk)},
+        )
+
+
+def _own_message(user: User, conversation_id: Any, message_id: Any) -> Message:
+    conversation = conversation_of(user=user, conversation_id=conversation_id)
+    message = Message.objects.filter(
+        conversation=conversation, pk=message_id, deleted_at__isnull=True
+    ).first()
+    if message is None:
+        raise _not_found()
+    if message.sender_id != user.pk:
+        raise ApiError("Only the sender can change a message.", "not_sender", 403)
+    if timezone.now() - message.created_at > EDIT_WINDOW:
+        raise ApiError("Messages can be changed for 15 minutes.", "edit_window_closed", 409)
+    return message
+
+
+def _changed(message: Message, action: str) -> None:
+    conversation = message.conversation
+    data = message_data(message)
+    for member in (conversation.member_low, conversation.member_high):
+        events.send_to_user(member, {"type": f"message.{action}", "message": data})
+
+
+def message_edit(*, user: User, conversation_id: Any, message_id: Any, body: str) -> Message:
+    with transaction.atomic():
+        message = _own_message(user, conversation_id, message_id)
+        _check(user, _member(other_member_id(message.conversation, user.pk)))
+        MessageRevision.objects.create(message=message, body=message.body, action="edit")
+        message.body, message.edited_at = body, timezone.now()
+        message.save(update_fields=["body", "edited_at"])
+        _changed(message, "edited")
+    return message
+
+
+def message_delete(*, user: User, conversation_id: Any, message_id: Any) -> Message:
+    """The text disappears for both members; moderators keep it as a revision."""
+    with transaction.atomic():
+        message = _own_message(user, conversation_id, message_id)
+        MessageRevision.objects.create(message=message, body=message.body, action="delete")
+        message.deleted_at = timezone.now()
+        message.save(update_fields=["deleted_at"])
+        _changed(message, "deleted")
+    return message
+
+
+def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
+    """Move my read mark forward (never back) to `up_to_id`, capped at the conversation's
+    last message; tell the other member when my receipts are on. Returns the mark."""
+    conversation = conversation_of(user=user, conversation_id=conversation_id)
+    newest = conversation.last_message_id or 0
+    mark = min(up_to_id, newest)
+    moved = Participant.objects.filter(
+        conversation=conversation, user=user, last_read_id__lt=mark
+    ).update(last_read_id=mark, notified=False)
+    if moved and settings_of(user).read_receipts:
+        events.send_to_user(
+            other_member_id(conversation, user.pk),
+            {
+                "type": "read",
+                "conversation_id": str(conversation.pk),
+                "user_id": str(user.pk),
+                "up_to_id": mark,
+            },
+        )
+    return (
+        Participant.objects.filter(conversation=conversation, user=user)
+        .values_list("last_read_id", flat=True)
+        .get()
+    )
+
+
+def typing(*, user: User, conversation_id: Any) -> None:
+    """Never stored: only the other member's devices hear it, at once."""
+    conversation = conversation_of(user=user, conversation_id=conversation_id)
+    other = _member(other_member_id(conversation, user.pk))
+    _check(user, other)
+    events.send_to_user(
+        other.pk,
+        {"type": "typing", "conversation_id": str(conversation.pk), "user_id": str(user.pk)},
+    )
+
+
+# Settings and presence
+
+
+def settings_of(user: User) -> ChatSettings:
+    found, _ = ChatSettings.objects.get_or_create(user=user)
+    return found
+
+
+def settings_update(*, user: User, changes: dict[str, Any]) -> ChatSettings:
+    found = settings_of(user)
+    for name, value in changes.items():
+        setattr(found, name, value)
+    found.save()
+    return found
+
+
+def _fresh_since() -> Any:
+    return timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_STALE)
+
+
+def is_online(user_id: Any) -> bool:
+    return Connection.objects.filter(user_id=user_id, seen_at__gte=_fresh_since()).exists()
+
+
+def presence_of(user_id: Any) -> dict[str, Any] | None:
+    """What a contact may know of `user_id`'s presence; None when they hide it."""
+    found = ChatSettings.objects.filter(user_id=user_id).first()
+    if found is not None and not found.show_last_seen:
+        return None
+    online = is_online(user_id)
+    last_seen = None if online or found is None else found.last_seen_at
+    return {
+        "type": "presence",
+        "user_id": str(user_id),
+        "online": online,
+        "last_seen": last_seen.isoformat() if last_seen else None,
+    }
+
+
+def _announce_presence(user: User) -> None:
+    frame = presence_of(user.pk)
+    if frame is None:
+        return
+    for contact in matching_selectors.contacts_of(user):
+        events.send_to_user(contact, frame)
+
+
+def connection_open(*, user: User, channel_name: str, server: str) -> list[dict[str, Any]]:
+    """Record a live connection; the first one makes the member online for their contacts.
+    Returns the presence of the member's contacts, for the new connection."""
+    was_online = is_online(user.pk)
+    Connection.objects.update_or_create(
+        channel_name=channel_name,
+        defaults={"user": user, "server": server, "seen_at": timezone.now()},
+    )
+    if not was_online:
+        _announce_presence(user)
+    frames = [presence_of(contact) for contact in matching_selectors.contacts_of(user)]
+    return [frame for frame in frames if frame is not None]
+
+
+def connection_close(*, user: User, channel_name: str) -> None:
+    """The last connection leaving makes the member offline, last seen now."""
+    Connection.objects.filter(channel_name=channel_name).delete()
+    if not is_online(user.pk):
+        ChatSettings.objects.update_or_create(user=user, defaults={"last_seen_at": timezone.now()})
+        _announce_presence(user)
+
+
+def connections_refresh(*, server: str) -> None:
+    """Keep this process's connections fresh; forget those of processes that died (their
+    members' last seen becomes the last time those connections were seen)."""
+    now = timezone.now()
+    Connection.objects.filter(server=server).update(seen_at=now)
+    stale = list(
+        Connection.objects.filter(seen_at__lt=_fresh_since()).values_list("user_id", "seen_at")
+    )
+    if stale:
+        Connection.objects.filter(seen_at__lt=_fresh_since()).delete()
+        for user_id, seen_at in stale:
+            ChatSettings.objects.update_or_create(
+                user_id=user_id, defaults={"last_seen_at": seen_at}
+            )
+
+
+# Calls
+
+
+def call_data(call: Call) -> dict[str, Any]:
+    return {
+        "call_id": str(call.pk),
+        "caller_id": str(call.caller_id),
+        "callee_id": str(call.callee_id),
+        "media": call.media,
+        "status": call.status,
+        "created_at": call.created_at.isoformat(),
+        "answered_at": call.answered_at.isoformat() if call.answered_at else None,
+        "ended_at": call.ended_at.isoformat() if call.ended_at else None,
+        "duration_seconds": call.duration_seconds,
+        "end_reason": call.end_reason,
+    }
+
+
+def _to_parties(call: Call, frame_type: str, **extra: Any) -> None:
+    frame = {"type": frame_type, **call_data(call), **extra}
+    for member in (call.caller_id, call.callee_id):
+        events.send_to_group(calls_group(member), frame)
+
+
+def call_invite(*, caller: User, callee: User | None, media: str, channel_name: str = "") -> Call:
+    """Ring the callee's devices. Only members who may chat may call; one live call each."""
+    if callee is None or callee.pk == caller.pk:
+        raise _not_found()
+    _check(caller, callee)
+    calls_expire_due()
+    with transaction.atomic():
+        busy = Call.objects.filter(
+            Q(caller__in=[caller, callee]) | Q(callee__in=[caller, callee]), status__in=LIVE_CALL
+        ).exists()
+        if busy:
+            raise ApiError("One of you is already in a call.", "busy", 409)
+        call = Call.objects.create(
+            caller=caller, callee=callee, media=media, caller_channel=channel_name
+        )
+        _to_parties(call, "call.ringing")
+    return call
+
+
+def call_of(*, user: User, call_id: Any) -> Call:
+    call = (
+        Call.objects.select_for_update()
+        .filter(Q(caller=user) | Q(callee=user))
+        .filter(pk=call_id)
+        .first()
+    )
+    if call is None:
+        raise _not_found()
+    return call
+
+
+def _not_live(call: Call) -> ApiError:
+    return ApiError(f"This call is {call.status}.", "call_not_live", 409)
+
+
+def call_accept(*, user: User, call_id: Any, channel_name: str = "") -> Call:
+    with transaction.atomic():
+        call = call_of(user=user, call_id=call_id)
+        if call.callee_id != user.pk:
+            raise ApiError("Only the member called can answer.", "not_callee", 403)
+        if call.status != CallStatus.RINGING:
+            raise _not_live(call)
+        _check(user, call.caller)
+        call.status, call.answered_at = CallStatus.ACCEPTED, timezone.now()
+        call.callee_channel = channel_name
+        call.save(update_fields=["status", "answered_at", "callee_channel"])
+        _to_parties(call, "call.accepted")
+    return call
+
+
+def _finish(call: Call, status: str, reason: str) -> Call:
+    call.status, call.ended_at, call.end_reason = status, timezone.now(), reason
+    call.save(update_fields=["status", "ended_at", "end_reason"])
+    if status == CallStatus.MISSED:
+        notify(
+            recipient=call.callee,
+            kind=Kind.CALL_MISSED,
+            title=f"Missed {call.media} call from {call.caller.first_name}",
+            data={"call": str(call.pk)},
+        )
+    _to_parties(call, "call.ended")
+    return call
+
+
+def call_reject(*, user: User, call_id: Any) -> Call:
+    with transaction.atomic():
+        call = call_of(user=user, call_id=call_id)
+        if call.callee_id != user.pk:
+            raise ApiError("Only the member called can reject.", "not_callee", 403)
+        if call.status != CallStatus.RINGING:
+            raise _not_live(call)
+        return _finish(call, CallStatus.REJECTED, "rejected")
+
+
+def call_hangup(*, user: User, call_id: Any) -> Call:
+    """Either party; a caller hanging up before an answer leaves a missed call."""
+    with transaction.atomic():
+        call = call_of(user=user, call_id=call_id)
+        if call.status not in LIVE_CALL:
+            raise _not_live(call)
+        if call.status == CallStatus.RINGING:
+            return _finish(call, CallStatus.MISSED, "cancelled")
+        return _finish(call, CallStatus.ENDED, "hangup")
+
+
+def call_expire(*, call_id: Any) -> bool:
+    """A call still ringing after CHAT_CALL_RING_SECONDS becomes missed; True if it did."""
+    due = timezone.now() - timedelta(seconds=settings.CHAT_CALL_RING_SECONDS)
+    with transaction.atomic():
+        call = (
+            Call.objects.select_for_update()
+            .select_related("caller", "callee")
+            .filter(pk=call_id, status=CallStatus.RINGING, created_at__lte=due)
+            .first()
+        )
+        if call is None:
+            return False
+        _finish(call, CallStatus.MISSED, "no_answer")
+    return True
+
+
+def calls_expire_due() -> int:
+    """Every call left ringing too long (its server may have stopped before its timer)."""
+    due = timezone.now() - timedelta(seconds=settings.CHAT_CALL_RING_SECONDS)
+    ids = list(
+        Call.objects.filter(status=CallStatus.RINGING, created_at__lte=due).values_list(
+            "pk", flat=True
+        )
+    )
+    return sum(call_expire(call_id=call_id) for call_id in ids)
+
+
+def calls_end_for(*, user_ids: list[Any], reason: str, between: bool = False) -> int:
+    """End the live calls of these members (a block between two, a suspension of one)."""
+    live = Call.objects.filter(status__in=LIVE_CALL)
+    if between:
+        a, b = user_ids
+        live = live.filter(Q(caller=a, callee=b) | Q(caller=b, callee=a))
+    else:
+        live = live.filter(Q(caller__in=user_ids) | Q(callee__in=user_ids))
+    ended = 0
+    for call_id in live.values_list("pk", flat=True):
+        with transaction.atomic():
+            call = (
+                Call.objects.select_for_update()
+                .select_related("caller", "callee")
+                .filter(pk=call_id, status__in=LIVE_CALL)
+                .first()
+            )
+            if call is not None:
+                status = (
+                    CallStatus.ENDED if call.status == CallStatus.ACCEPTED else CallStatus.FAILED
+                )
+                _finish(call, status, reason)
+                ended += 1
+    return ended
+
+
+def calls_drop_channel(*, channel_name: str) -> int:
+    """The device carrying a live call went away: a call it was placing is missed, a call
+    it was in has failed."""
+    live = Call.objects.filter(
+        Q(caller_channel=channel_name) | Q(callee_channel=channel_name), status__in=LIVE_CALL
+    )
+    dropped = 0
+    for call_id in live.values_list("pk", flat=True):
+        with transaction.atomic():
+            call = (
+                Call.objects.select_for_update()
+                .select_related("caller", "callee")
+                .filter(pk=call_id, status__in=LIVE_CALL)
+                .first()
+            )
+            if call is None:
+                continue
+            if call.status == CallStatus.RINGING:
+                if call.caller_channel != channel_name:
+                    continue
+                _finish(call, CallStatus.MISSED, "cancelled")
+            else:
+                _finish(call, CallStatus.FAILED, "connection_lost")
+            dropped += 1
+    return dropped
+
+
+def call_signal(*, user: User, call_id: Any, kind: str, payload: dict[str, Any]) -> str | None:
+    """Check that `user` is a party of the live call `call_id`; return where to relay
+    (the other party's answering device, or None for all their call sockets) via
+    `events`. Nothing is stored."""
+    call = (
+        Call.objects.filter(Q(caller=user) | Q(callee=user))
+        .filter(pk=call_id, status__in=LIVE_CALL)
+        .values("caller_id", "callee_id", "caller_channel", "callee_channel")
+        .first()
+    )
+    if call is None:
+        raise ApiError("No live call of yours has that id.", "no_such_call", 404)
+    to_caller = call["callee_id"] == user.pk
+    other = call["caller_id"] if to_caller else call["callee_id"]
+    channel = call["caller_channel"] if to_caller else call["callee_channel"]
+    frame = {"type": kind, "call_id": str(call_id), "from_user_id": str(user.pk), **payload}
+    if channel:
+        events.send_to_channel(channel, frame)
+    else:
+        events.send_to_group(calls_group(other), frame)
+    return channel or None
+
+
+def calls_of(*, user: User) -> Any:
+    calls_expire_due()
+    return Call.objects.filter(Q(caller=user) | Q(callee=user)).order_by("-created_at", "-pk")
+
+
+def turn_credentials(*, user: User) -> dict[str, Any]:
+    """coturn's REST API (use-auth-secret): username "<expiry>:<user id>", password
+    base64(HMAC-SHA1(secret, username))."""
+    if not settings.TURN_SECRET or not settings.TURN_URIS:
+        raise ApiError("Calls relay is not configured here.", "turn_unavailable", 503)
+    ttl = settings.TURN_TTL
+    username = f"{int(time.time()) + ttl}:{user.pk}"
+    digest = hmac.new(settings.TURN_SECRET.encode(), username.encode(), hashlib.sha1).digest()
+    return {
+        "username": username,
+        "password": base64.b64encode(digest).decode(),
+        "ttl": ttl,
+        "uris": list(settings.TURN_URIS),
+    }

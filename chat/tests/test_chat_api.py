@@ -1,0 +1,363 @@
+"""Chat over HTTP: conversations, messages, catch-up cursors, receipts, edits, and every way a
+send is refused (nothing stored)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from accounts.services import user_set_active
+from chat.models import Conversation, Message, MessageRevision, Participant
+from chat.tests.helpers import connected_pair
+from matching import services as matching
+from moderation.services import block_create
+from notifications.models import Notification
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+CHAT = "/api/v1/chat"
+
+
+def send(client_for, who, conversation, body="Namaskaram", client_id="c-1", **extra):
+    payload = {"conversation_id": str(conversation.pk), "body": body, "client_id": client_id}
+    return client_for(who.user).post(f"{CHAT}/messages/send", {**payload, **extra}, format="json")
+
+
+def test_accepting_an_interest_opens_one_conversation_with_both_members():
+    bride, groom, conversation = connected_pair()
+
+    members = set(
+        Participant.objects.filter(conversation=conversation).values_list("user_id", flat=True)
+    )
+    assert members == {bride.user_id, groom.user_id}
+    assert Conversation.objects.count() == 1
+
+
+def test_send_then_list_then_catch_up(client_for):
+    bride, groom, conversation = connected_pair()
+
+    first = send(client_for, groom, conversation, client_id="a")
+    second = send(client_for, bride, conversation, body="Hello", client_id="b")
+    third = send(client_for, groom, conversation, body="How are you?", client_id="c")
+
+    assert first.status_code == 201 and second.status_code == 201
+    ids = [first.data["id"], second.data["id"], third.data["id"]]
+    assert ids == sorted(ids)
+    page = client_for(bride.user).get(f"{CHAT}/messages/{conversation.pk}").json()
+    assert [m["body"] for m in page["results"]] == ["Namaskaram", "Hello", "How are you?"]
+    assert page["has_more"] is False
+    caught_up = (
+        client_for(bride.user).get(f"{CHAT}/messages/{conversation.pk}", {"after": ids[0]}).json()
+    )
+    assert [m["id"] for m in caught_up["results"]] == ids[1:]
+    back = (
+        client_for(bride.user)
+        .get(f"{CHAT}/messages/{conversation.pk}", {"before": ids[2], "limit": 1})
+        .json()
+    )
+    assert [m["id"] for m in back["results"]] == [ids[1]] and back["has_more"] is True
+
+
+def test_a_repeated_client_id_returns_the_first_message(client_for):
+    _bride, groom, conversation = connected_pair()
+
+    first = send(client_for, groom, conversation, body="once", client_id="same")
+    again = send(client_for, groom, conversation, body="twice?", client_id="same")
+
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.data["id"] == first.data["id"] and again.data["body"] == "once"
+    assert Message.objects.count() == 1
+
+
+def test_recipient_id_opens_the_conversation_when_needed(client_for):
+    bride, groom, _conversation = connected_pair()
+    Conversation.objects.all().delete()
+
+    sent = client_for(groom.user).post(
+        f"{CHAT}/messages/send",
+        {"recipient_id": str(bride.user_id), "body": "Hi", "client_id": "r1"},
+        format="json",
+    )
+
+    assert sent.status_code == 201
+    assert Conversation.objects.get().pk == Message.objects.get().conversation_id
+
+
+def test_conversations_carry_last_message_and_unread_count(client_for):
+    bride, groom, conversation = connected_pair()
+    for n in range(3):
+        send(client_for, groom, conversation, body=f"m{n}", client_id=f"m{n}")
+
+    listed = client_for(bride.user).get(f"{CHAT}/conversations").json()["results"]
+    mine = client_for(groom.user).get(f"{CHAT}/conversations").json()["results"]
+
+    assert len(listed) == 1
+    assert listed[0]["unread_count"] == 3 and listed[0]["last_message"]["body"] == "m2"
+    assert listed[0]["other_user_id"] == str(groom.user_id)
+    assert listed[0]["other_name"] == groom.user.first_name
+    assert mine[0]["unread_count"] == 0  # my own messages are never unread to me
+
+
+def test_conversation_list_costs_the_same_for_one_or_many(client_for):
+    bride = make_member()
+    client = client_for(bride.user)
+
+    def grooms_talking(count):
+        for n in range(count):
+            groom = make_groom()
+            interest = matching.interest_send(sender=groom.user, receiver=bride.user)
+            matching.interest_accept(user=bride.user, interest=interest)
+            conversation = Conversation.objects.get(
+                pk__in=Participant.objects.filter(user=groom.user).values("conversation")
+            )
+            send(client_for, groom, conversation, body=f"hi {n}", client_id=f"g{n}")
+
+    grooms_talking(1)
+    with CaptureQueriesContext(connection) as one:
+        client.get(f"{CHAT}/conversations")
+    grooms_talking(4)
+    with CaptureQueriesContext(connection) as five:
+        response = client.get(f"{CHAT}/conversations")
+
+    assert len(response.json()["results"]) == 5
+    assert len(five) == len(one)
+
+
+def test_read_moves_forward_only_and_clears_unread(client_for):
+    bride, groom, conversation = connected_pair()
+    ids = [send(client_for, groom, conversation, client_id=f"x{n}").data["id"] for n in range(3)]
+    client = client_for(bride.user)
+
+    read = client.post(
+        f"{CHAT}/messages/{conversation.pk}/read", {"up_to_id": ids[1]}, format="json"
+    )
+    back = client.post(
+        f"{CHAT}/messages/{conversation.pk}/read", {"up_to_id": ids[0]}, format="json"
+    )
+    beyond = client.post(
+        f"{CHAT}/messages/{conversation.pk}/read", {"up_to_id": ids[2] + 1000}, format="json"
+    )
+
+    assert read.json()["last_read_id"] == ids[1]
+    assert back.json()["last_read_id"] == ids[1]
+    assert beyond.json()["last_read_id"] == ids[2]  # capped at the last message
+    assert client.get(f"{CHAT}/conversations").json()["results"][0]["unread_count"] == 0
+
+
+def test_an_away_member_is_told_once_per_conversation_until_they_read(client_for):
+    bride, groom, conversation = connected_pair()
+    Notification.objects.all().delete()
+
+    last = None
+    for n in range(3):
+        last = send(client_for, groom, conversation, client_id=f"n{n}").data["id"]
+    told = Notification.objects.filter(recipient=bride.user, kind="message_received")
+    assert told.count() == 1
+    client_for(bride.user).post(
+        f"{CHAT}/messages/{conversation.pk}/read", {"up_to_id": last}, format="json"
+    )
+    send(client_for, groom, conversation, client_id="after-read")
+    assert told.count() == 2
+
+
+def test_edit_and_delete_keep_the_original_for_moderators(client_for):
+    bride, groom, conversation = connected_pair()
+    sent = send(client_for, groom, conversation, body="typo", client_id="e1").data
+    url = f"{CHAT}/messages/{conversation.pk}/{sent['id']}"
+    client = client_for(groom.user)
+
+    edited = client.patch(url, {"body": "fixed"}, format="json")
+    not_mine = client_for(bride.user).patch(url, {"body": "hijack"}, format="json")
+    deleted = client.delete(url)
+
+    assert edited.status_code == 200 and edited.data["body"] == "fixed"
+    assert edited.data["edited_at"] is not None
+    assert not_mine.status_code == 403
+    assert deleted.status_code == 200 and deleted.data == {
+        **deleted.data,
+        "deleted": True,
+        "body": "",
+    }
+    listed = client_for(bride.user).get(f"{CHAT}/messages/{conversation.pk}").json()["results"]
+    assert listed[0]["body"] == "" and listed[0]["deleted"] is True
+    kept = list(MessageRevision.objects.order_by("pk").values_list("action", "body"))
+    assert kept == [("edit", "typo"), ("delete", "fixed")]
+
+
+def test_editing_after_fifteen_minutes_is_refused(client_for):
+    _bride, groom, conversation = connected_pair()
+    sent = send(client_for, groom, conversation, body="old", client_id="o1").data
+    Message.objects.filter(pk=sent["id"]).update(created_at=timezone.now() - timedelta(minutes=16))
+
+    late = client_for(groom.user).patch(
+        f"{CHAT}/messages/{conversation.pk}/{sent['id']}", {"body": "new"}, format="json"
+    )
+
+    assert late.status_code == 409 and late.json()["code"] == "edit_window_closed"
+    assert Message.objects.get().body == "old"
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": "", "client_id": "x"}, "body"),
+        ({"body": "   ", "client_id": "x"}, "body"),
+        ({"body": "a" * 4001, "client_id": "x"}, "body"),
+        ({"body": "hi"}, "client_id"),
+        ({"body": "hi", "client_id": "a b"}, "client_id"),
+        ({"body": "hi", "client_id": "x" * 65}, "client_id"),
+        ({"body": "hi", "client_id": "x", "colour": "red"}, "colour"),
+    ],
+)
+def test_bad_sends_are_400_and_store_nothing(client_for, payload, field):
+    _bride, groom, conversation = connected_pair()
+
+    response = client_for(groom.user).post(
+        f"{CHAT}/messages/send", {"conversation_id": str(conversation.pk), **payload}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert field in response.json()["fields"]
+    assert Message.objects.count() == 0
+
+
+def test_neither_or_both_targets_is_400(client_for):
+    bride, groom, conversation = connected_pair()
+    client = client_for(groom.user)
+
+    neither = client.post(f"{CHAT}/messages/send", {"body": "hi", "client_id": "x"}, format="json")
+    both = client.post(
+        f"{CHAT}/messages/send",
+        {
+            "body": "hi",
+            "client_id": "x",
+            "conversation_id": str(conversation.pk),
+            "recipient_id": str(bride.user_id),
+        },
+        format="json",
+    )
+
+    assert neither.status_code == both.status_code == 400
+    assert Message.objects.count() == 0
+
+
+def test_who_may_not_send(client_for):
+    _bride, groom, conversation = connected_pair()
+    stranger = make_groom()
+    pending_bride = make_member()
+    matching.interest_send(sender=stranger.user, receiver=pending_bride.user)
+
+    not_mine = send(client_for, stranger, conversation, client_id="s1")
+    garbage = client_for(groom.user).get(f"{CHAT}/messages/not-a-uuid")
+    not_accepted = client_for(stranger.user).post(
+        f"{CHAT}/messages/send",
+        {"recipient_id": str(pending_bride.user_id), "body": "hi", "client_id": "s2"},
+        format="json",
+    )
+
+    assert not_mine.status_code == 404
+    assert garbage.status_code == 404
+    assert not_accepted.status_code == 403 and not_accepted.json()["code"] == "not_connected"
+    assert Message.objects.count() == 0
+
+
+def test_a_block_either_way_stops_the_conversation(client_for):
+    bride, groom, conversation = connected_pair()
+    assert send(client_for, groom, conversation, client_id="before").status_code == 201
+
+    block_create(blocker=bride.user, blocked=groom.user)
+    refused = send(client_for, groom, conversation, client_id="after")
+    refused_back = send(client_for, bride, conversation, client_id="back")
+
+    assert refused.status_code == refused_back.status_code == 403
+    assert refused.json()["code"] == "blocked"
+    assert Message.objects.count() == 1
+
+
+def test_a_suspended_member_cannot_be_written_to(client_for):
+    bride, groom, conversation = connected_pair()
+    user_set_active(actor=None, user=bride.user, active=False)
+
+    refused = send(client_for, groom, conversation, client_id="late")
+
+    assert refused.status_code == 403 and refused.json()["code"] == "unavailable"
+
+
+def test_messages_are_rate_limited_per_member(client_for, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "chat_message": "2/m"}
+    _bride, groom, conversation = connected_pair()
+
+    codes = [send(client_for, groom, conversation, client_id=f"r{n}").status_code for n in range(3)]
+
+    assert codes == [201, 201, 429]
+    assert Message.objects.count() == 2
+
+
+def test_bad_cursors_and_read_marks_are_400(client_for):
+    bride, _groom, conversation = connected_pair()
+    client = client_for(bride.user)
+
+    assert client.get(f"{CHAT}/messages/{conversation.pk}", {"after": "x"}).status_code == 400
+    assert (
+        client.get(f"{CHAT}/messages/{conversation.pk}", {"after": 1, "before": 5}).status_code
+        == 400
+    )
+    assert client.get(f"{CHAT}/conversations", {"cursor": "garbage"}).status_code == 400
+    bad_read = client.post(
+        f"{CHAT}/messages/{conversation.pk}/read", {"up_to_id": -1}, format="json"
+    )
+    assert bad_read.status_code == 400
+
+
+def test_turn_credentials_follow_coturns_rest_api(client_for, settings):
+    settings.TURN_SECRET = "s3cret"
+    settings.TURN_URIS = ["turn:turn.aurum.test:3478?transport=udp"]
+    settings.TURN_TTL = 600
+    member = make_member()
+
+    got = client_for(member.user).get(f"{CHAT}/calls/turn-credentials").json()
+
+    expiry, user_id = got["username"].split(":")
+    assert user_id == str(member.user_id)
+    assert int(expiry) - timezone.now().timestamp() == pytest.approx(600, abs=5)
+    expected = hmac.new(b"s3cret", got["username"].encode(), hashlib.sha1).digest()
+    assert base64.b64decode(got["password"]) == expected
+    assert got["ttl"] == 600 and got["uris"] == settings.TURN_URIS
+
+
+def test_turn_credentials_without_a_relay_are_503(client_for, settings):
+    settings.TURN_SECRET = ""
+
+    response = client_for(make_member().user).get(f"{CHAT}/calls/turn-credentials")
+
+    assert response.status_code == 503 and response.json()["code"] == "turn_unavailable"
+
+
+def test_chat_settings_round_trip(client_for):
+    client = client_for(make_member().user)
+
+    changed = client.patch(f"{CHAT}/settings", {"show_last_seen": False}, format="json")
+    bad = client.patch(f"{CHAT}/settings", {"show_last_seen": "sometimes"}, format="json")
+
+    assert changed.json() == {"read_receipts": True, "show_last_seen": False}
+    assert bad.status_code == 400
+    assert client.get(f"{CHAT}/settings").json()["show_last_seen"] is False
+
+
+def test_dashboard_lists_recent_chats(client_for):
+    bride, groom, conversation = connected_pair()
+    send(client_for, groom, conversation, body="Hello there", client_id="d1")
+
+    dashboard = client_for(bride.user).get("/api/v1/dashboard").json()
+
+    assert dashboard["recent_chats"][0]["last_message"]["body"] == "Hello there"
+    assert dashboard["recent_chats"][0]["unread_count"] == 1

@@ -1,0 +1,274 @@
+"""`/ws/chat` as the apps use it: send and ack, live delivery, typing, receipts, presence, and
+bad frames answered with an error frame on a socket that stays open. Runs on the in-memory
+layer on the embedded default and on Redis in CI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from rest_framework_simplejwt.tokens import AccessToken
+
+from accounts.services import user_set_active
+from aurum.asgi import application
+from chat import services
+from chat.models import Connection, Message
+from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
+from moderation.services import block_create
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
+
+pair = database_sync_to_async(connected_pair)
+
+
+def send_frame(conversation, body="Namaskaram", client_id="c-1"):
+    return {
+        "type": "message.send",
+        "conversation_id": str(conversation.pk),
+        "body": body,
+        "client_id": client_id,
+    }
+
+
+async def test_a_message_is_acked_to_the_sender_and_delivered_to_the_other_member():
+    bride, groom, conversation = await pair()
+    groom_phone, groom_tablet = await socket_for(groom), await socket_for(groom)
+    bride_ws = await socket_for(bride)
+
+    await groom_phone.send_json_to(send_frame(conversation))
+    ack = await frames_until(groom_phone, "message.ack")
+    on_tablet = await frames_until(groom_tablet, "message.ack")
+    new = await frames_until(bride_ws, "message.new")
+
+    stored = await database_sync_to_async(Message.objects.get)()
+    assert ack["client_id"] == "c-1" and ack["message"]["id"] == stored.id
+    assert on_tablet["message"]["id"] == stored.id  # the sender's other devices stay in step
+    assert new["message"] == ack["message"]
+    assert new["message"]["body"] == "Namaskaram"
+    assert await nothing_more(bride_ws, "message.ack")  # the receiver gets no ack
+    for ws in (groom_phone, groom_tablet, bride_ws):
+        await ws.disconnect()
+
+
+async def test_a_repeated_client_id_is_acked_with_the_first_message_and_not_delivered_again():
+    bride, groom, conversation = await pair()
+    groom_ws, bride_ws = await socket_for(groom), await socket_for(bride)
+
+    await groom_ws.send_json_to(send_frame(conversation, body="once", client_id="dup"))
+    first = await frames_until(groom_ws, "message.ack")
+    await frames_until(bride_ws, "message.new")
+    await groom_ws.send_json_to(send_frame(conversation, body="again", client_id="dup"))
+    second = await frames_until(groom_ws, "message.ack")
+
+    assert second["message"] == first["message"]
+    assert await nothing_more(bride_ws, "message.new")
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await groom_ws.disconnect()
+    await bride_ws.disconnect()
+
+
+async def test_typing_reaches_only_the_other_member_and_is_never_stored():
+    bride, groom, conversation = await pair()
+    groom_ws, bride_ws = await socket_for(groom), await socket_for(bride)
+
+    await groom_ws.send_json_to({"type": "typing", "conversation_id": str(conversation.pk)})
+    typing = await frames_until(bride_ws, "typing")
+
+    assert typing == {
+        "type": "typing",
+        "conversation_id": str(conversation.pk),
+        "user_id": str(groom.user_id),
+    }
+    assert await nothing_more(groom_ws, "typing")
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    await groom_ws.disconnect()
+    await bride_ws.disconnect()
+
+
+async def test_read_receipts_reach_the_sender_unless_turned_off():
+    bride, groom, conversation = await pair()
+    groom_ws, bride_ws = await socket_for(groom), await socket_for(bride)
+    await groom_ws.send_json_to(send_frame(conversation, client_id="r1"))
+    message = (await frames_until(bride_ws, "message.new"))["message"]
+
+    await bride_ws.send_json_to(
+        {"type": "read", "conversation_id": str(conversation.pk), "up_to_id": message["id"]}
+    )
+    receipt = await frames_until(groom_ws, "read")
+    await database_sync_to_async(services.settings_update)(
+        user=bride.user, changes={"read_receipts": False}
+    )
+    await groom_ws.send_json_to(send_frame(conversation, client_id="r2"))
+    second = (await frames_until(bride_ws, "message.new"))["message"]
+    await bride_ws.send_json_to(
+        {"type": "read", "conversation_id": str(conversation.pk), "up_to_id": second["id"]}
+    )
+
+    assert receipt["user_id"] == str(bride.user_id) and receipt["up_to_id"] == message["id"]
+    assert await nothing_more(groom_ws, "read")
+    await groom_ws.disconnect()
+    await bride_ws.disconnect()
+
+
+async def test_presence_goes_to_contacts_online_then_last_seen():
+    bride, groom, _conversation = await pair()
+    groom_ws = await socket_for(groom)
+    snapshot = await frames_until(groom_ws, "presence")  # contacts' presence on connecting
+
+    bride_ws = await socket_for(bride)
+    online = await frames_until(groom_ws, "presence")
+    contact_on_connect = await frames_until(bride_ws, "presence")
+    await bride_ws.disconnect()
+    offline = await frames_until(groom_ws, "presence")
+
+    assert online == {
+        "type": "presence",
+        "user_id": str(bride.user_id),
+        "online": True,
+        "last_seen": None,
+    }
+    assert snapshot["user_id"] == str(bride.user_id) and snapshot["online"] is False
+    assert contact_on_connect["user_id"] == str(groom.user_id) and contact_on_connect["online"]
+    assert offline["online"] is False and offline["last_seen"] is not None
+    await groom_ws.disconnect()
+
+
+async def test_a_member_may_hide_presence_and_a_stranger_never_sees_it():
+    bride, groom, _conversation = await pair()
+    await database_sync_to_async(services.settings_update)(
+        user=bride.user, changes={"show_last_seen": False}
+    )
+    groom_ws = await socket_for(groom)
+
+    bride_ws = await socket_for(bride)
+    await bride_ws.disconnect()
+
+    assert await nothing_more(groom_ws, "presence")
+    await groom_ws.disconnect()
+
+
+async def test_online_only_while_a_device_is_connected():
+    bride, _groom, _conversation = await pair()
+    phone, tablet = await socket_for(bride), await socket_for(bride)
+
+    assert await database_sync_to_async(services.is_online)(bride.user_id)
+    await phone.disconnect()
+    still = await database_sync_to_async(services.is_online)(bride.user_id)
+    await tablet.disconnect()
+    gone = await database_sync_to_async(services.is_online)(bride.user_id)
+
+    assert still and not gone
+    assert await database_sync_to_async(Connection.objects.count)() == 0
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ({"type": "message.send"}, "invalid"),
+        (
+            {"type": "message.send", "conversation_id": "nope", "body": "x", "client_id": "x"},
+            "invalid",
+        ),
+        (
+            {"type": "message.send", "conversation_id": "CONV", "body": "", "client_id": "x"},
+            "invalid",
+        ),
+        (
+            {
+                "type": "message.send",
+                "conversation_id": "CONV",
+                "body": "a" * 4001,
+                "client_id": "x",
+            },
+            "invalid",
+        ),
+        (
+            {
+                "type": "message.send",
+                "conversation_id": "CONV",
+                "body": "hi",
+                "client_id": "x",
+                "extra": 1,
+            },
+            "invalid",
+        ),
+        (
+            {"type": "message.send", "conversation_id": "OTHER", "body": "hi", "client_id": "x"},
+            "not_found",
+        ),
+        ({"type": "typing"}, "invalid"),
+        ({"type": "read", "conversation_id": "CONV", "up_to_id": "many"}, "invalid"),
+        ({"type": "call.invite"}, "unknown_type"),
+        ({"type": 7}, "invalid_frame"),
+        (["message.send"], "invalid_frame"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_socket_stays_open(frame, code):
+    bride, groom, conversation = await pair()
+    other = await database_sync_to_async(services.conversation_open)(
+        (await database_sync_to_async(connected_pair_extra)()).user, bride.user
+    )
+    if isinstance(frame, dict):
+        frame = {
+            k: str(conversation.pk) if v == "CONV" else str(other.pk) if v == "OTHER" else v
+            for k, v in frame.items()
+        }
+    groom_ws = await socket_for(groom)
+
+    await groom_ws.send_json_to(frame)
+    error = await frames_until(groom_ws, "error")
+    await groom_ws.send_json_to({"type": "ping"})
+    pong = await frames_until(groom_ws, "pong")
+
+    assert error["code"] == code and error["detail"]
+    assert pong == {"type": "pong"}
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    await groom_ws.disconnect()
+
+
+def connected_pair_extra():
+    from profiles.tests.factories import make_groom
+
+    return make_groom()
+
+
+async def test_a_block_mid_conversation_refuses_the_next_message():
+    bride, groom, conversation = await pair()
+    groom_ws = await socket_for(groom)
+
+    await database_sync_to_async(block_create)(blocker=bride.user, blocked=groom.user)
+    await groom_ws.send_json_to(send_frame(conversation, client_id="after-block"))
+    error = await frames_until(groom_ws, "error")
+
+    assert error["code"] == "blocked"
+    assert await database_sync_to_async(Message.objects.count)() == 0
+    await groom_ws.disconnect()
+
+
+async def test_suspension_mid_conversation_closes_the_socket():
+    _bride, groom, _conversation = await pair()
+    groom_ws = await socket_for(groom)
+
+    await database_sync_to_async(user_set_active)(actor=None, user=groom.user, active=False)
+
+    closing = None
+    while closing is None or closing["type"] != "websocket.close":
+        closing = await groom_ws.receive_output()
+    assert closing == {"type": "websocket.close", "code": 4401}
+
+
+async def test_an_expired_token_closes_with_4401():
+    _bride, groom, _conversation = await pair()
+    token = AccessToken.for_user(groom.user)
+    token.set_exp(lifetime=timedelta(seconds=1))
+    ws = WebsocketCommunicator(application, f"/ws/chat?token={token}")
+    connected, _ = await ws.connect()
+
+    closing = None
+    while closing is None or closing["type"] != "websocket.close":
+        closing = await ws.receive_output(timeout=3)
+
+    assert connected
+    assert closing == {"type": "websocket.close", "code": 4401}
