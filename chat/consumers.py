@@ -165,9 +165,9 @@ def _run(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 class ChatConsumer(MemberSocket):
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
-        "message.send": (serializers.FrameSendIn, "send_message"),
-        "typing": (serializers.FrameTypingIn, "send_typing"),
-        "read": (serializers.FrameReadIn, "send_read"),
+        "message.send": (serializers.FrameSendIn, "on_send"),
+        "typing": (serializers.FrameTypingIn, "on_typing"),
+        "read": (serializers.FrameReadIn, "on_read"),
     }
 
     def member_groups(self) -> list[str]:
@@ -184,7 +184,7 @@ class ChatConsumer(MemberSocket):
     async def closed(self) -> None:
         await _run(services.connection_close)(user=self.user, channel_name=self.channel_name)
 
-    async def send_message(self, data: dict[str, Any]) -> None:
+    async def on_send(self, data: dict[str, Any]) -> None:
         recipient = None
         if "recipient_id" in data:
             recipient = await _run(lambda: User.objects.filter(pk=data["recipient_id"]).first())()
@@ -206,10 +206,10 @@ class ChatConsumer(MemberSocket):
                 }
             )
 
-    async def send_typing(self, data: dict[str, Any]) -> None:
+    async def on_typing(self, data: dict[str, Any]) -> None:
         await _run(services.typing)(user=self.user, conversation_id=data["conversation_id"])
 
-    async def send_read(self, data: dict[str, Any]) -> None:
+    async def on_read(self, data: dict[str, Any]) -> None:
         await _run(services.messages_read)(
             user=self.user, conversation_id=data["conversation_id"], up_to_id=data["up_to_id"]
         )
@@ -221,37 +221,37 @@ class ChatConsumer(MemberSocket):
 
 class CallConsumer(MemberSocket):
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
-        "call.invite": (serializers.FrameInviteIn, "invite"),
-        "call.accept": (serializers.FrameCallIn, "accept"),
-        "call.reject": (serializers.FrameCallIn, "reject"),
-        "call.hangup": (serializers.FrameCallIn, "hangup"),
-        "offer": (serializers.FrameSdpIn, "relay"),
-        "answer": (serializers.FrameSdpIn, "relay"),
-        "ice_candidate": (serializers.FrameIceIn, "relay"),
+        "call.invite": (serializers.FrameInviteIn, "on_invite"),
+        "call.accept": (serializers.FrameCallIn, "on_accept"),
+        "call.reject": (serializers.FrameCallIn, "on_reject"),
+        "call.hangup": (serializers.FrameCallIn, "on_hangup"),
+        "offer": (serializers.FrameSdpIn, "on_relay"),
+        "answer": (serializers.FrameSdpIn, "on_relay"),
+        "ice_candidate": (serializers.FrameIceIn, "on_relay"),
     }
 
     def member_groups(self) -> list[str]:
         return [services.calls_group(self.user.pk)]
 
-    async def invite(self, data: dict[str, Any]) -> None:
+    async def on_invite(self, data: dict[str, Any]) -> None:
         callee = await _run(lambda: User.objects.filter(pk=data["to_user_id"]).first())()
         call = await _run(services.call_invite)(
             caller=self.user, callee=callee, media=data["media"], channel_name=self.channel_name
         )
         asyncio.get_running_loop().create_task(_expire_later(call.pk))
 
-    async def accept(self, data: dict[str, Any]) -> None:
+    async def on_accept(self, data: dict[str, Any]) -> None:
         await _run(services.call_accept)(
             user=self.user, call_id=data["call_id"], channel_name=self.channel_name
         )
 
-    async def reject(self, data: dict[str, Any]) -> None:
+    async def on_reject(self, data: dict[str, Any]) -> None:
         await _run(services.call_reject)(user=self.user, call_id=data["call_id"])
 
-    async def hangup(self, data: dict[str, Any]) -> None:
+    async def on_hangup(self, data: dict[str, Any]) -> None:
         await _run(services.call_hangup)(user=self.user, call_id=data["call_id"])
 
-    async def relay(self, data: dict[str, Any]) -> None:
+    async def on_relay(self, data: dict[str, Any]) -> None:
         kind = data["type"]
         payload = (
             {"candidate": data["candidate"]} if kind == "ice_candidate" else {"sdp": data["sdp"]}
