@@ -2,33 +2,78 @@
 
 The database is the source of truth; the channel layer may drop a frame, so every client can
 catch up over HTTP.
+
+Inside a server, code runs in worker threads of an event loop (Django views, consumers'
+database calls): there an event is handed to that loop's outbox and the thread goes on at
+once; one task per loop drains the outbox in order, so the frames of one process leave in
+the order their transactions committed. Outside a server (management commands, tests) the
+event is sent before the call returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import weakref
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger("aurum.events")
+
+Item = tuple[str, str, dict[str, Any]]
+_outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[Item]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def user_group(user_id: Any) -> str:
     return f"user.{user_id}"
 
 
-def _after_commit(send: str, target: str, event: dict[str, Any]) -> None:
+def _server_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop this worker thread serves, if any."""
+    local = SyncToAsync.threadlocal
+    if getattr(local, "main_event_loop_pid", None) != os.getpid():
+        return None
+    loop = getattr(local, "main_event_loop", None)
+    return loop if loop is not None and loop.is_running() else None
+
+
+async def _send(item: Item) -> None:
+    method, target, event = item
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await getattr(layer, method)(target, event)
+    except Exception:  # a live frame is best effort; the data is already committed
+        logger.exception("could not send %s to %s", event.get("type"), target)
+
+
+async def _drain(outbox: asyncio.Queue[Item]) -> None:
+    while True:
+        await _send(await outbox.get())
+
+
+def _enqueue(loop: asyncio.AbstractEventLoop, item: Item) -> None:
+    outbox = _outboxes.get(loop)
+    if outbox is None:
+        outbox = _outboxes[loop] = asyncio.Queue()
+        loop.create_task(_drain(outbox))
+    outbox.put_nowait(item)
+
+
+def _after_commit(method: str, target: str, event: dict[str, Any]) -> None:
     def run() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        try:
-            async_to_sync(getattr(layer, send))(target, event)
-        except Exception:  # a live frame is best effort; the data is already committed
-            logger.exception("could not send %s to %s", event.get("type"), target)
+        loop = _server_loop()
+        if loop is None:
+            async_to_sync(_send)((method, target, event))
+        else:
+            loop.call_soon_threadsafe(_enqueue, loop, (method, target, event))
 
     transaction.on_commit(run)
 

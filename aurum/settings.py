@@ -168,8 +168,18 @@ if REDIS_URL:
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
+    # The channel layer: "pubsub" (channels-redis's pub/sub layer, the default) or "core"
+    # (its list-based layer). README "Chat and calls" has the measurements that chose it.
+    CHANNEL_LAYER = env("CHANNEL_LAYER", "pubsub")
+    if CHANNEL_LAYER not in {"pubsub", "core"}:
+        raise ImproperlyConfigured("CHANNEL_LAYER must be pubsub or core")
     CHANNEL_LAYERS = {
         "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": "aurum"},
+        }
+        if CHANNEL_LAYER == "pubsub"
+        else {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
                 # redis-py 8 defaults socket_timeout to 5 s, the same time the layer blocks

@@ -69,13 +69,15 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def uvicorn(env: dict[str, str]) -> Iterator[int]:
-    """The app under uvicorn, one worker, on a free port; yields the port."""
+def server_process(
+    env: dict[str, str], app: str = "aurum.asgi:application"
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`app` under uvicorn, one worker, on a free port; yields the port and the process."""
     port = free_port()
     server = subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "uvicorn"),
-            "aurum.asgi:application",
+            app,
             "--port",
             str(port),
             "--log-level",
@@ -89,10 +91,25 @@ def uvicorn(env: dict[str, str]) -> Iterator[int]:
     )
     try:
         wait_ready(port, server)
-        yield port
+        yield port, server
     finally:
         server.terminate()
         try:
             server.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@contextmanager
+def uvicorn(env: dict[str, str]) -> Iterator[int]:
+    """The app under uvicorn, one worker, on a free port; yields the port."""
+    with server_process(env) as (port, _):
+        yield port
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")

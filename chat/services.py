@@ -11,19 +11,19 @@ import hashlib
 import hmac
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.http import HttpRequest
 from django.utils import timezone
 
 from accounts.models import User
 from aurum import events
-from aurum.errors import ApiError
-from aurum.ratelimit import enforce
+from aurum.errors import ApiError, RateLimited
+from aurum.ratelimit import take_many
 from chat.models import (
     LIVE_CALL,
     Call,
@@ -36,7 +36,6 @@ from chat.models import (
     Participant,
 )
 from matching import selectors as matching_selectors
-from matching.models import InterestStatus
 from moderation import selectors as moderation_selectors
 from notifications.models import Kind
 from notifications.services import notify
@@ -57,18 +56,32 @@ def pair_of(a: Any, b: Any) -> tuple[Any, Any]:
     return low, high
 
 
+def _problems(
+    pairs: set[tuple[Any, Any]], active: dict[Any, bool]
+) -> dict[frozenset[Any], ApiError]:
+    """Why the members of each pair may not talk (chat or call), for the pairs that may not;
+    `active` says whose accounts are active. Every send and call asks this, in two queries
+    however many pairs."""
+    connected = matching_selectors.accepted_pairs(pairs)
+    blocked = moderation_selectors.blocked_pairs(pairs)
+    problems: dict[frozenset[Any], ApiError] = {}
+    for a, b in pairs:
+        key = frozenset((a, b))
+        if not (active.get(a) and active.get(b)):
+            problems[key] = ApiError("This member is no longer available.", "unavailable", 403)
+        elif key not in connected:
+            problems[key] = ApiError(
+                "You can talk once an interest between you is accepted.", "not_connected", 403
+            )
+        elif key in blocked:
+            problems[key] = ApiError("You cannot talk to this member.", "blocked", 403)
+    return problems
+
+
 def chat_problem(a: User, b: User) -> ApiError | None:
     """Why `a` may not talk to `b` (chat or call), or None when they may."""
-    if not (a.is_active and b.is_active):
-        return ApiError("This member is no longer available.", "unavailable", 403)
-    interest = matching_selectors.interest_between(a, b)
-    if interest is None or interest.status != InterestStatus.ACCEPTED:
-        return ApiError(
-            "You can talk once an interest between you is accepted.", "not_connected", 403
-        )
-    if moderation_selectors.is_blocked(a, b):
-        return ApiError("You cannot talk to this member.", "blocked", 403)
-    return None
+    active = {a.pk: a.is_active, b.pk: b.is_active}
+    return _problems({(a.pk, b.pk)}, active).get(frozenset((a.pk, b.pk)))
 
 
 def _check(a: User, b: User) -> None:
@@ -142,9 +155,19 @@ def message_data(message: Message) -> dict[str, Any]:
     }
 
 
-def _rate_limited(user: User) -> None:
-    request = HttpRequest()
-    enforce(request, "chat_message", str(user.pk))
+@dataclass
+class SendRequest:
+    """One message to send: to a conversation of the sender's, or to a member (opening their
+    conversation when needed)."""
+
+    sender: User
+    body: str
+    client_id: str
+    conversation_id: Any = None
+    recipient: User | None = None
+
+
+SendResult = tuple[Message, bool] | Exception  # ApiError, or RateLimited (a 429)
 
 
 def message_send(
@@ -155,64 +178,210 @@ def message_send(
     conversation_id: Any = None,
     recipient: User | None = None,
 ) -> tuple[Message, bool]:
-    """Store a message once per `client_id` and tell both members' devices after the commit.
+    """One message (see `messages_send`): (message, created), or raises what refused it."""
+    request = SendRequest(sender, body, client_id, conversation_id, recipient)
+    result = messages_send([request])[0]
+    if isinstance(result, Exception):
+        raise result
+    return result
 
-    Returns (message, created). A repeated `client_id` returns the first message, unchanged
-    and without any check: it is already stored. Sends to one conversation hold its row lock,
-    so message ids grow in commit order within it.
+
+def messages_send(requests: list[SendRequest]) -> list[SendResult]:
+    """Store a batch of messages, each once per (sender, `client_id`), in one transaction, and
+    tell both members' devices after the commit. Each request gets (message, created) or the
+    error that refused it; a refused request never stops the others.
+
+    A repeated `client_id` returns the first message, unchanged and without any check: it is
+    already stored. Any other request is checked (`chat_problem`'s rules, the sender's rate
+    limit). The batch holds its conversations' row locks, taken in one order, so message ids
+    grow in commit order within a conversation. A server groups the sends that arrive while it
+    writes the previous batch (`chat.consumers`): a few queries a batch, not a message.
     """
-    first = Message.objects.filter(sender=sender, client_id=client_id).first()
-    if first is not None:
-        return first, False
-    if conversation_id is not None:
-        conversation = conversation_of(user=sender, conversation_id=conversation_id)
-        other = _member(other_member_id(conversation, sender.pk))
-        _check(sender, other)
-    else:
-        if recipient is None or recipient.pk == sender.pk:
-            raise _not_found()
-        _check(sender, recipient)
-        other = recipient
-        conversation = conversation_open(sender, recipient)
-    _rate_limited(sender)
+    results: list[SendResult | None] = [None] * len(requests)
+    stored = _stored({(r.sender.pk, r.client_id) for r in requests})
+    for index, request in enumerate(requests):
+        first = stored.get((request.sender.pk, request.client_id))
+        if first is not None:
+            results[index] = (first, False)
+    others = _resolve(requests, _pending(results), results)
+    todo = _pending(results)
+    members = {requests[i].sender.pk for i in todo} | {others[i] for i in todo}
+    active = dict(User.objects.filter(pk__in=members).values_list("pk", "is_active"))
+    problems = _problems({(requests[i].sender.pk, others[i]) for i in todo}, active)
+    for index in todo:
+        results[index] = problems.get(frozenset((requests[index].sender.pk, others[index])))
+    _rate_limit(requests, _pending(results), results)
+    todo = _pending(results)
+    if todo:
+        try:
+            _write(requests, todo, others, results)
+        except IntegrityError:
+            # The same client_id, stored a moment ago by another server (for another
+            # conversation, so not behind our locks): settle each request on its own.
+            if len(todo) > 1:
+                for index in todo:
+                    results[index] = messages_send([requests[index]])[0]
+            else:
+                request = requests[todo[0]]
+                first = _stored({(request.sender.pk, request.client_id)})
+                if not first:
+                    raise
+                results[todo[0]] = (next(iter(first.values())), False)
+    assert all(result is not None for result in results)
+    return results  # type: ignore[return-value]
+
+
+def _pending(results: list[SendResult | None]) -> list[int]:
+    return [index for index, result in enumerate(results) if result is None]
+
+
+def _stored(keys: set[tuple[Any, str]]) -> dict[tuple[Any, str], Message]:
+    if not keys:
+        return {}
+    found = Message.objects.filter(
+        sender_id__in={sender for sender, _ in keys},
+        client_id__in={client_id for _, client_id in keys},
+    )
+    return {(m.sender_id, m.client_id): m for m in found if (m.sender_id, m.client_id) in keys}
+
+
+def _conversation_key(value: Any) -> uuid.UUID | None:
     try:
-        with transaction.atomic():
-            Conversation.objects.select_for_update().filter(pk=conversation.pk).first()
-            first = Message.objects.filter(sender=sender, client_id=client_id).first()
-            if first is not None:  # the same client_id, sent a moment ago by another device
-                return first, False
-            message = Message.objects.create(
-                conversation=conversation, sender=sender, client_id=client_id, body=body
-            )
-            Conversation.objects.filter(pk=conversation.pk).update(
-                last_message=message, updated_at=message.created_at
-            )
-            _tell_if_away(other, sender, conversation)
-    except IntegrityError:
-        first = Message.objects.filter(sender=sender, client_id=client_id).first()
-        if first is None:
-            raise
-        return first, False
-    data = message_data(message)
-    events.send_to_user(other.pk, {"type": "message.new", "message": data})
-    events.send_to_user(sender.pk, {"type": "message.ack", "client_id": client_id, "message": data})
-    return message, True
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
-def _tell_if_away(recipient: User, sender: User, conversation: Conversation) -> None:
-    """One notification per conversation until the member reads it, only while they have
-    no live connection."""
-    if is_online(recipient.pk):
+def _resolve(
+    requests: list[SendRequest], todo: list[int], results: list[SendResult | None]
+) -> dict[int, Any]:
+    """Each request's other member; 404 for a conversation that is not the sender's."""
+    wanted = {_conversation_key(requests[i].conversation_id) for i in todo} - {None}
+    conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=wanted)} if wanted else {}
+    others: dict[int, Any] = {}
+    for index in todo:
+        request = requests[index]
+        if request.conversation_id is None:
+            if request.recipient is None or request.recipient.pk == request.sender.pk:
+                results[index] = _not_found()
+            else:
+                others[index] = request.recipient.pk
+            continue
+        conversation = conversations.get(_conversation_key(request.conversation_id))
+        if conversation is None or request.sender.pk not in (
+            conversation.member_low,
+            conversation.member_high,
+        ):
+            results[index] = _not_found()
+        else:
+            others[index] = other_member_id(conversation, request.sender.pk)
+    return others
+
+
+def _rate_limit(
+    requests: list[SendRequest], todo: list[int], results: list[SendResult | None]
+) -> None:
+    by_sender: dict[Any, list[int]] = {}
+    for index in todo:
+        by_sender.setdefault(requests[index].sender.pk, []).append(index)
+    counts = {str(sender_id): len(indexes) for sender_id, indexes in by_sender.items()}
+    allowed = take_many("chat_message", counts)
+    for sender_id, indexes in by_sender.items():
+        granted, retry_after = allowed[str(sender_id)]
+        for index in indexes[granted:]:
+            results[index] = RateLimited(retry_after=retry_after)
+
+
+def _write(
+    requests: list[SendRequest],
+    todo: list[int],
+    others: dict[int, Any],
+    results: list[SendResult | None],
+) -> None:
+    conversation_of_request = {}
+    for index in todo:
+        request = requests[index]
+        if request.conversation_id is None:
+            assert request.recipient is not None
+            conversation_of_request[index] = conversation_open(request.sender, request.recipient).pk
+        else:
+            conversation_of_request[index] = _conversation_key(request.conversation_id)
+    created: dict[tuple[Any, str], tuple[int, Message]] = {}
+    with transaction.atomic():
+        locked = {
+            c.pk: c
+            for c in Conversation.objects.select_for_update()
+            .filter(pk__in=set(conversation_of_request.values()))
+            .order_by("pk")
+        }
+        stored = _stored({(requests[i].sender.pk, requests[i].client_id) for i in todo})
+        for index in todo:
+            request = requests[index]
+            key = (request.sender.pk, request.client_id)
+            if key in stored:  # sent a moment ago by another device
+                results[index] = (stored[key], False)
+            elif key in created:  # the same client_id twice in this batch: the first one
+                results[index] = (created[key][1], False)
+            else:
+                message = Message(
+                    conversation_id=conversation_of_request[index],
+                    sender=request.sender,
+                    client_id=request.client_id,
+                    body=request.body,
+                )
+                created[key] = (index, message)
+                results[index] = (message, True)
+        Message.objects.bulk_create([message for _, message in created.values()])
+        for _, message in created.values():
+            conversation = locked[message.conversation_id]
+            if conversation.last_message_id is None or message.id > conversation.last_message_id:
+                conversation.last_message_id = message.id
+                conversation.updated_at = message.created_at
+        touched = {message.conversation_id for _, message in created.values()}
+        Conversation.objects.bulk_update(
+            [locked[pk] for pk in touched], ["last_message", "updated_at"]
+        )
+        _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()])
+    for index, message in created.values():
+        data = message_data(message)
+        events.send_to_user(others[index], {"type": "message.new", "message": data})
+        events.send_to_user(
+            message.sender_id,
+            {"type": "message.ack", "client_id": message.client_id, "message": data},
+        )
+
+
+def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
+    """A member with no live connection is told once per conversation until they read it."""
+    recipients = {recipient for _, recipient, _ in sent}
+    online = set(
+        Connection.objects.filter(user_id__in=recipients, seen_at__gte=_fresh_since())
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+    away = {
+        (message.conversation_id, recipient): sender
+        for sender, recipient, message in sent
+        if recipient not in online
+    }
+    if not away:
         return
-    told = Participant.objects.filter(
-        conversation=conversation, user=recipient, notified=False
-    ).update(notified=True)
-    if told:
+    untold = [
+        (pk, conversation_id, user_id)
+        for pk, conversation_id, user_id in Participant.objects.filter(
+            conversation_id__in={conversation_id for conversation_id, _ in away},
+            user_id__in={recipient for _, recipient in away},
+            notified=False,
+        ).values_list("pk", "conversation_id", "user_id")
+        if (conversation_id, user_id) in away
+    ]
+    Participant.objects.filter(pk__in=[pk for pk, _, _ in untold]).update(notified=True)
+    for _, conversation_id, recipient in untold:
         notify(
-            recipient=recipient,
+            recipient=User(pk=recipient),
             kind=Kind.MESSAGE_RECEIVED,
-            title=f"New message from {sender.first_name}",
-            data={"conversation": str(conversation.pk)},
+            title=f"New message from {away[(conversation_id, recipient)].first_name}",
+            data={"conversation": str(conversation_id)},
         )
 
 

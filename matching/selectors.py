@@ -34,6 +34,19 @@ def accepted_among(viewer: User, owner_ids: list[Any]) -> set[Any]:
     return {receiver if sender == viewer.pk else sender for sender, receiver in rows}
 
 
+def accepted_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
+    """Which of these pairs of member ids have an accepted interest, in one query."""
+    if not pairs:
+        return set()
+    ordered = {_pair(a, b) for a, b in pairs}
+    rows = Interest.objects.filter(
+        member_low__in={low for low, _ in ordered},
+        member_high__in={high for _, high in ordered},
+        status=InterestStatus.ACCEPTED,
+    ).values_list("member_low", "member_high")
+    return {frozenset(row) for row in rows if tuple(row) in ordered}
+
+
 def contacts_of(user: User) -> list[Any]:
     """The ids of the members with an accepted interest with `user` (chat presence)."""
     rows = Interest.objects.filter(

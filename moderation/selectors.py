@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -11,6 +12,18 @@ from moderation.models import Block, Report, ReportStatus
 def is_blocked(a: User, b: User) -> bool:
     """True when either member blocks the other."""
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
+
+
+def blocked_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
+    """Which of these pairs of member ids have a block either way, in one query."""
+    if not pairs:
+        return set()
+    wanted = {frozenset(pair) for pair in pairs}
+    members = {member for pair in pairs for member in pair}
+    rows = Block.objects.filter(blocker_id__in=members, blocked_id__in=members).values_list(
+        "blocker_id", "blocked_id"
+    )
+    return {frozenset(row) for row in rows} & wanted
 
 
 def hidden_from(viewer: User) -> Q:
