@@ -160,12 +160,17 @@ async def connect_pairs(
 ) -> list[tuple[Socket, Socket]]:
     receiver = chat_receiver(run) if mode == "chat" else echo_receiver(run)
     sockets = []
-    for pair in pairs:
+    for index, pair in enumerate(pairs):
+        # Senders alternate between the two servers, as real traffic would.
+        a_server, b_server = urls[index % 2], urls[1 - index % 2]
         if mode == "chat":
-            a_url = f"{urls[0]}/ws/chat?token={pair['a_token']}"
-            b_url = f"{urls[1]}/ws/chat?token={pair['b_token']}"
+            a_url = f"{a_server}/ws/chat?token={pair['a_token']}"
+            b_url = f"{b_server}/ws/chat?token={pair['b_token']}"
         else:
-            a_url, b_url = f"{urls[0]}/ws/echo?me={pair['a']}", f"{urls[1]}/ws/echo?me={pair['b']}"
+            a_url, b_url = (
+                f"{a_server}/ws/echo?me={pair['a']}",
+                f"{b_server}/ws/echo?me={pair['b']}",
+            )
         sockets.append(
             (await Socket(a_url, lambda raw: None).open(), await Socket(b_url, receiver).open())
         )
@@ -369,7 +374,7 @@ def main() -> None:
         print(
             f"  chat   {rate:,.0f} msg/s stored and delivered ({stored} stored,"
             f" {delivered} delivered of {args.messages // len(talking) * len(talking)}),"
-            f" p50 {results[layer]['chat_p50']:.1f} ms = {rate / ceiling:.0%} of the layer's ceiling"
+            f" p50 {results[layer]['chat_p50']:.1f} ms = {rate / ceiling:.0%} of the ceiling"
         )
         lat = steady.latency
         print(

@@ -26,9 +26,9 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "member_low", "member_high", "created_at", "updated_at")
+    list_display = ("id", "member_low", "member_high", "created_at")
     search_fields = ("=member_low", "=member_high", "=id")
-    fields = readonly_fields = ("id", "member_low", "member_high", "created_at", "updated_at")
+    fields = readonly_fields = ("id", "member_low", "member_high", "created_at")
     inlines = (MessageInline,)
 
 

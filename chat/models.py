@@ -23,11 +23,7 @@ class Conversation(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     member_low = models.UUIDField(editable=False)
     member_high = models.UUIDField(editable=False)
-    last_message = models.ForeignKey(
-        "Message", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         constraints = [

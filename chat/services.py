@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import User
@@ -216,8 +216,8 @@ def messages_send(requests: list[SendRequest]) -> list[SendResult]:
         try:
             _write(requests, todo, others, results)
         except IntegrityError:
-            # The same client_id, stored a moment ago by another server (for another
-            # conversation, so not behind our locks): settle each request on its own.
+            # The same client_id, stored a moment ago by another device of the sender's
+            # (the unique constraint speaks): settle each request on its own.
             if len(todo) > 1:
                 for index in todo:
                     results[index] = messages_send([requests[index]])[0]
@@ -308,19 +308,18 @@ def _write(
             conversation_of_request[index] = _conversation_key(request.conversation_id)
     created: dict[tuple[Any, str], tuple[int, Message]] = {}
     with transaction.atomic():
-        locked = {
-            c.pk: c
-            for c in Conversation.objects.select_for_update()
+        # Row locks on the conversations, in one order: another server's batch for the same
+        # conversation commits wholly before or after this one, so ids follow commit order.
+        list(
+            Conversation.objects.select_for_update()
             .filter(pk__in=set(conversation_of_request.values()))
             .order_by("pk")
-        }
-        stored = _stored({(requests[i].sender.pk, requests[i].client_id) for i in todo})
+            .values_list("pk", flat=True)
+        )
         for index in todo:
             request = requests[index]
             key = (request.sender.pk, request.client_id)
-            if key in stored:  # sent a moment ago by another device
-                results[index] = (stored[key], False)
-            elif key in created:  # the same client_id twice in this batch: the first one
+            if key in created:  # the same client_id twice in this batch: the first one
                 results[index] = (created[key][1], False)
             else:
                 message = Message(
@@ -332,15 +331,6 @@ def _write(
                 created[key] = (index, message)
                 results[index] = (message, True)
         Message.objects.bulk_create([message for _, message in created.values()])
-        for _, message in created.values():
-            conversation = locked[message.conversation_id]
-            if conversation.last_message_id is None or message.id > conversation.last_message_id:
-                conversation.last_message_id = message.id
-                conversation.updated_at = message.created_at
-        touched = {message.conversation_id for _, message in created.values()}
-        Conversation.objects.bulk_update(
-            [locked[pk] for pk in touched], ["last_message", "updated_at"]
-        )
         _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()])
     for index, message in created.values():
         data = message_data(message)
@@ -432,7 +422,7 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     """Move my read mark forward (never back) to `up_to_id`, capped at the conversation's
     last message; tell the other member when my receipts are on. Returns the mark."""
     conversation = conversation_of(user=user, conversation_id=conversation_id)
-    newest = conversation.last_message_id or 0
+    newest = conversation.messages.aggregate(newest=Max("id"))["newest"] or 0
     mark = min(up_to_id, newest)
     moved = Participant.objects.filter(
         conversation=conversation, user=user, last_read_id__lt=mark
