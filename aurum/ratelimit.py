@@ -6,6 +6,7 @@ should not use up the member's tries).
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -13,9 +14,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
 from django_ratelimit.core import get_usage
+from redis.exceptions import RedisError
 
 from aurum.errors import RateLimited
 from aurum.net import client_ip
+
+logger = logging.getLogger("aurum.ratelimit")
 
 
 def _usage(request: HttpRequest, name: str, value: str | None, increment: bool) -> dict | None:
@@ -73,7 +77,11 @@ def take_many(name: str, counts: dict[str, int]) -> dict[str, tuple[int, int]]:
         for value, key in keys.items():
             pipe.incrby(key, counts[value])
             pipe.expire(key, period + 1, nx=True)
-        used = dict(zip(keys, pipe.execute()[::2], strict=True))
+        try:
+            used = dict(zip(keys, pipe.execute()[::2], strict=True))
+        except RedisError:  # Redis away: let the actions through rather than refuse them all
+            logger.warning("rate limit %s not counted: Redis is unavailable", name)
+            return {value: (count, 0) for value, count in counts.items()}
     else:
         used = {}
         for value, key in keys.items():

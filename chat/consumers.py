@@ -79,6 +79,7 @@ def _validator(serializer_class: type[drf.Serializer]) -> drf.Serializer:
 
 
 MAX_BATCH = 200
+_TRY_AGAIN = ApiError("Messages cannot be stored just now; send it again.", "try_again", 503)
 
 
 class SendBatcher:
@@ -104,9 +105,9 @@ class SendBatcher:
                 batch, self.waiting = self.waiting[:MAX_BATCH], self.waiting[MAX_BATCH:]
                 try:
                     results = await _run(services.messages_send)([r for r, _ in batch])
-                except Exception as exc:  # the database is away: every sender hears it
+                except Exception:  # the database is away: every sender hears it, and retries
                     logger.exception("could not store a batch of %d messages", len(batch))
-                    results = [exc] * len(batch)
+                    results = [_TRY_AGAIN] * len(batch)
                 for (_, waiter), result in zip(batch, results, strict=True):
                     if not waiter.done():
                         waiter.set_result(result)
