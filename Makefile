@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format schema check ci bench-auth bench-search clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,12 @@ bench-auth: install
 
 bench-search: install
 	$(PY) bench/search.py
+
+bench-chat: install
+	$(PY) bench/chat.py
+
+bench-chat-chaos: install
+	$(PY) bench/chat_chaos.py
 
 clean:
 	rm -rf $(VENV) var staticfiles
