@@ -17,7 +17,7 @@ WS_UNAUTHORIZED = 4401
 
 
 @database_sync_to_async
-def _user_for(raw_token: str) -> tuple[Any, int | None]:
+def user_for_token(raw_token: str) -> tuple[Any, int | None]:
     """The token's active user and its expiry (a Unix time), or an anonymous user."""
     from accounts.models import User
 
@@ -41,7 +41,7 @@ class JwtQueryAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         raw = (query.get("token") or [""])[0]
-        user, expires = await _user_for(raw) if raw else (AnonymousUser(), None)
+        user, expires = await user_for_token(raw) if raw else (AnonymousUser(), None)
         scope = dict(scope, user=user, token_expires=expires)
         return await super().__call__(scope, receive, send)
 

@@ -26,9 +26,10 @@ from rest_framework import serializers as drf
 from rest_framework.exceptions import APIException
 
 from accounts.models import User
+from accounts.selectors import user_by_public_id
 from aurum.errors import ApiError
 from aurum.events import user_group
-from aurum.ws import WS_UNAUTHORIZED
+from aurum.ws import WS_UNAUTHORIZED, user_for_token
 from chat import serializers, services
 
 logger = logging.getLogger("aurum.chat")
@@ -152,10 +153,7 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         await self.accept()
         expires = self.scope.get("token_expires")
         if expires is not None:
-            self.expiry = asyncio.get_running_loop().call_later(
-                max(0.0, expires - time.time()),
-                lambda: asyncio.ensure_future(self.close(code=WS_UNAUTHORIZED)),
-            )
+            self._schedule_expiry(expires)
         await self.opened()
 
     async def opened(self) -> None:
@@ -172,6 +170,12 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         for group in self.joined:
             await self.channel_layer.group_discard(group, self.channel_name)
         await self.closed()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if not text_data:  # binary or empty frames: the protocol is JSON text
+            await self.send_json(_error("invalid_frame", "Send a JSON object with a type."))
+            return
+        await super().receive(text_data=text_data)
 
     async def decode_json(self, text_data: str) -> Any:
         try:
@@ -190,6 +194,9 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         kind = content["type"]
         if kind == "ping":
             await self.send_json({"type": "pong"})
+            return
+        if kind == "auth":
+            await self.renew(content.get("token"))
             return
         if kind not in self.frames:
             await self.send_json(_error("unknown_type", f"Unknown frame type: {kind[:40]!r}."))
@@ -211,6 +218,28 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
             )
         except Ratelimited:
             await self.send_json(_error("rate_limited", "Too many messages. Slow down a little."))
+        except Exception:  # never let one frame take the socket down
+            logger.exception("frame %s failed", kind)
+            await self.send_json(_error("server_error", "That did not work; try again."))
+
+    async def renew(self, raw: Any) -> None:
+        """`auth {token}`: a fresh access token of the same member moves the socket's expiry,
+        so a long call or chat outlives the token it connected with."""
+        user, expires = await user_for_token(raw) if isinstance(raw, str) else (None, None)
+        if expires is None or getattr(user, "pk", None) != self.user.pk:
+            await self.send_json(_error("invalid_token", "That token is not valid for you."))
+            return
+        self.scope["token_expires"] = expires
+        self._schedule_expiry(expires)
+        await self.send_json({"type": "auth.ok", "expires_at": expires})
+
+    def _schedule_expiry(self, expires: int) -> None:
+        if hasattr(self, "expiry"):
+            self.expiry.cancel()
+        self.expiry = asyncio.get_running_loop().call_later(
+            max(0.0, expires - time.time()),
+            lambda: asyncio.ensure_future(self.close(code=WS_UNAUTHORIZED)),
+        )
 
     async def forward(self, event: dict[str, Any]) -> None:
         """A frame from the channel layer, sent as it is."""
@@ -255,9 +284,7 @@ class ChatConsumer(MemberSocket):
     async def on_send(self, data: dict[str, Any]) -> None:
         recipient = None
         if "recipient_id" in data:
-            recipient = await _run(lambda: User.objects.filter(pk=data["recipient_id"]).first())()
-            if recipient is None:
-                raise ApiError("Not found.", "not_found", 404)
+            recipient = await _member_by_public_id(data["recipient_id"])
         request = services.SendRequest(
             sender=self.user,
             body=data["body"],
@@ -306,11 +333,13 @@ class CallConsumer(MemberSocket):
         return [services.calls_group(self.user.pk)]
 
     async def on_invite(self, data: dict[str, Any]) -> None:
-        callee = await _run(lambda: User.objects.filter(pk=data["to_user_id"]).first())()
+        callee = await _member_by_public_id(data["to_user_id"])
         call = await _run(services.call_invite)(
             caller=self.user, callee=callee, media=data["media"], channel_name=self.channel_name
         )
-        asyncio.get_running_loop().create_task(_expire_later(call.pk))
+        timer = asyncio.get_running_loop().create_task(_expire_later(call.pk))
+        _timers.add(timer)  # held, or the loop could drop the task before it runs
+        timer.add_done_callback(_timers.discard)
 
     async def on_accept(self, data: dict[str, Any]) -> None:
         await _run(services.call_accept)(
@@ -329,7 +358,11 @@ class CallConsumer(MemberSocket):
             {"candidate": data["candidate"]} if kind == "ice_candidate" else {"sdp": data["sdp"]}
         )
         await _run(services.call_signal)(
-            user=self.user, call_id=data["call_id"], kind=kind, payload=payload
+            user=self.user,
+            call_id=data["call_id"],
+            kind=kind,
+            payload=payload,
+            channel_name=self.channel_name,
         )
 
     async def closed(self) -> None:
@@ -337,6 +370,17 @@ class CallConsumer(MemberSocket):
 
     call_ringing = call_accepted = call_ended = MemberSocket.forward
     offer = answer = ice_candidate = MemberSocket.forward
+
+
+_timers: set[asyncio.Task[None]] = set()
+
+
+async def _member_by_public_id(value: str) -> User:
+    """A member by UUID or profile code (API.md's two public ids), as HTTP finds them."""
+    member = await _run(user_by_public_id)(value=value)
+    if member is None:
+        raise ApiError("Not found.", "not_found", 404)
+    return member
 
 
 async def _expire_later(call_id: Any) -> None:

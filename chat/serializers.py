@@ -26,7 +26,9 @@ class BodyField(serializers.CharField):
 
 class SendIn(StrictSerializer):
     conversation_id = serializers.UUIDField(required=False)
-    recipient_id = serializers.UUIDField(required=False)
+    recipient_id = serializers.CharField(
+        required=False, max_length=40, help_text="The member's id or profile code."
+    )
     body = BodyField()
     client_id = serializers.RegexField(
         r"^[A-Za-z0-9_.:-]+$",
@@ -142,7 +144,7 @@ class TurnOut(serializers.Serializer):
 
 class FrameInviteIn(StrictSerializer):
     type = serializers.CharField()
-    to_user_id = serializers.UUIDField()
+    to_user_id = serializers.CharField(max_length=40, help_text="The member's id or profile code.")
     media = serializers.ChoiceField(choices=CallMedia.choices)
 
 

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,11 +52,6 @@ def _not_found() -> ApiError:
     return ApiError("Not found.", "not_found", 404)
 
 
-def pair_of(a: Any, b: Any) -> tuple[Any, Any]:
-    low, high = sorted([a, b], key=str)
-    return low, high
-
-
 def _problems(
     pairs: set[tuple[Any, Any]], active: dict[Any, bool]
 ) -> dict[frozenset[Any], ApiError]:
@@ -79,8 +75,9 @@ def _problems(
 
 
 def chat_problem(a: User, b: User) -> ApiError | None:
-    """Why `a` may not talk to `b` (chat or call), or None when they may."""
-    active = {a.pk: a.is_active, b.pk: b.is_active}
+    """Why `a` may not talk to `b` (chat or call), or None when they may. Whether each is
+    active is read afresh (a socket's user was loaded when it connected)."""
+    active = dict(User.objects.filter(pk__in=[a.pk, b.pk]).values_list("pk", "is_active"))
     return _problems({(a.pk, b.pk)}, active).get(frozenset((a.pk, b.pk)))
 
 
@@ -96,7 +93,7 @@ def _check(a: User, b: User) -> None:
 def conversation_open(a: User, b: User) -> Conversation:
     """The pair's conversation, created with its two participants the first time (safe when
     two requests open it at once: the pair is unique)."""
-    low, high = pair_of(a.pk, b.pk)
+    low, high = matching_selectors.pair_key(a.pk, b.pk)
     existing = Conversation.objects.filter(member_low=low, member_high=high).first()
     if existing is not None:
         return existing
@@ -119,10 +116,9 @@ def other_member_id(conversation: Conversation, user_id: Any) -> Any:
 
 def conversation_of(*, user: User, conversation_id: Any) -> Conversation:
     """A conversation `user` takes part in; 404 for any other (or a malformed id)."""
-    try:
-        conversation_id = uuid.UUID(str(conversation_id))
-    except ValueError:
-        raise _not_found() from None
+    conversation_id = _conversation_key(conversation_id)
+    if conversation_id is None:
+        raise _not_found()
     conversation = (
         Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
         .filter(pk=conversation_id)
@@ -134,7 +130,10 @@ def conversation_of(*, user: User, conversation_id: Any) -> Conversation:
 
 
 def _member(user_id: Any) -> User:
-    return User.objects.get(pk=user_id)
+    member = User.objects.filter(pk=user_id).first()
+    if member is None:  # the other member's account is gone
+        raise ApiError("This member is no longer available.", "unavailable", 403)
+    return member
 
 
 # Messages
@@ -343,12 +342,7 @@ def _write(
 
 def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
     """A member with no live connection is told once per conversation until they read it."""
-    recipients = {recipient for _, recipient, _ in sent}
-    online = set(
-        Connection.objects.filter(user_id__in=recipients, seen_at__gte=_fresh_since())
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
+    online = _online_among({recipient for _, recipient, _ in sent})
     away = {
         (message.conversation_id, recipient): sender
         for sender, recipient, message in sent
@@ -366,9 +360,10 @@ def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
         if (conversation_id, user_id) in away
     ]
     Participant.objects.filter(pk__in=[pk for pk, _, _ in untold]).update(notified=True)
+    members = User.objects.in_bulk({recipient for _, _, recipient in untold})
     for _, conversation_id, recipient in untold:
         notify(
-            recipient=User(pk=recipient),
+            recipient=members[recipient],
             kind=Kind.MESSAGE_RECEIVED,
             title=f"New message from {away[(conversation_id, recipient)].first_name}",
             data={"conversation": str(conversation_id)},
@@ -427,9 +422,10 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     moved = Participant.objects.filter(
         conversation=conversation, user=user, last_read_id__lt=mark
     ).update(last_read_id=mark, notified=False)
-    if moved and settings_of(user).read_receipts:
+    other = other_member_id(conversation, user.pk)
+    if moved and settings_of(user).read_receipts and chat_problem(user, _member(other)) is None:
         events.send_to_user(
-            other_member_id(conversation, user.pk),
+            other,
             {
                 "type": "read",
                 "conversation_id": str(conversation.pk),
@@ -475,8 +471,17 @@ def _fresh_since() -> Any:
     return timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_STALE)
 
 
+def _online_among(user_ids: set[Any]) -> set[Any]:
+    """Those of `user_ids` with a live connection (see `Connection`)."""
+    return set(
+        Connection.objects.filter(user_id__in=user_ids, seen_at__gte=_fresh_since())
+        .values_list("user_id", flat=True)
+        .distinct()
+    )
+
+
 def is_online(user_id: Any) -> bool:
-    return Connection.objects.filter(user_id=user_id, seen_at__gte=_fresh_since()).exists()
+    return bool(_online_among({user_id}))
 
 
 def presence_of(user_id: Any) -> dict[str, Any] | None:
@@ -494,11 +499,18 @@ def presence_of(user_id: Any) -> dict[str, Any] | None:
     }
 
 
+def _contacts(user: User) -> list[Any]:
+    """Members who may see my presence: an accepted interest with me, no block either way."""
+    contacts = matching_selectors.contacts_of(user)
+    blocked = moderation_selectors.blocked_pairs({(user.pk, other) for other in contacts})
+    return [other for other in contacts if frozenset((user.pk, other)) not in blocked]
+
+
 def _announce_presence(user: User) -> None:
     frame = presence_of(user.pk)
     if frame is None:
         return
-    for contact in matching_selectors.contacts_of(user):
+    for contact in _contacts(user):
         events.send_to_user(contact, frame)
 
 
@@ -512,7 +524,7 @@ def connection_open(*, user: User, channel_name: str, server: str) -> list[dict[
     )
     if not was_online:
         _announce_presence(user)
-    frames = [presence_of(contact) for contact in matching_selectors.contacts_of(user)]
+    frames = [presence_of(contact) for contact in _contacts(user)]
     return [frame for frame in frames if frame is not None]
 
 
@@ -571,6 +583,9 @@ def call_invite(*, caller: User, callee: User | None, media: str, channel_name: 
     _check(caller, callee)
     calls_expire_due()
     with transaction.atomic():
+        # Both members' rows, locked in one order: two calls placed between them at once
+        # wait for each other, so the second sees the first and is busy.
+        list(User.objects.select_for_update().filter(pk__in=[caller.pk, callee.pk]).order_by("pk"))
         busy = Call.objects.filter(
             Q(caller__in=[caller, callee]) | Q(callee__in=[caller, callee]), status__in=LIVE_CALL
         ).exists()
@@ -639,41 +654,64 @@ def call_reject(*, user: User, call_id: Any) -> Call:
 
 
 def call_hangup(*, user: User, call_id: Any) -> Call:
-    """Either party; a caller hanging up before an answer leaves a missed call."""
+    """Either party. Before an answer: the caller giving up leaves a missed call, the callee
+    declining a rejected one."""
     with transaction.atomic():
         call = call_of(user=user, call_id=call_id)
         if call.status not in LIVE_CALL:
             raise _not_live(call)
         if call.status == CallStatus.RINGING:
+            if call.callee_id == user.pk:
+                return _finish(call, CallStatus.REJECTED, "rejected")
             return _finish(call, CallStatus.MISSED, "cancelled")
         return _finish(call, CallStatus.ENDED, "hangup")
+
+
+def _finish_live(call_ids: list[Any], decide: Callable[[Call], tuple[str, str] | None]) -> int:
+    """Finish each still-live call of `call_ids` as `decide` says (status, reason), under its
+    row lock; `decide` returning None leaves a call alone. Returns how many ended."""
+    ended = 0
+    for call_id in call_ids:
+        with transaction.atomic():
+            call = (
+                Call.objects.select_for_update()
+                .select_related("caller", "callee")
+                .filter(pk=call_id, status__in=LIVE_CALL)
+                .first()
+            )
+            outcome = decide(call) if call is not None else None
+            if call is not None and outcome is not None:
+                _finish(call, *outcome)
+                ended += 1
+    return ended
 
 
 def call_expire(*, call_id: Any) -> bool:
     """A call still ringing after CHAT_CALL_RING_SECONDS becomes missed; True if it did."""
     due = timezone.now() - timedelta(seconds=settings.CHAT_CALL_RING_SECONDS)
-    with transaction.atomic():
-        call = (
-            Call.objects.select_for_update()
-            .select_related("caller", "callee")
-            .filter(pk=call_id, status=CallStatus.RINGING, created_at__lte=due)
-            .first()
-        )
-        if call is None:
-            return False
-        _finish(call, CallStatus.MISSED, "no_answer")
-    return True
+
+    def unanswered(call: Call) -> tuple[str, str] | None:
+        if call.status == CallStatus.RINGING and call.created_at <= due:
+            return CallStatus.MISSED, "no_answer"
+        return None
+
+    return bool(_finish_live([call_id], unanswered))
 
 
 def calls_expire_due() -> int:
     """Every call left ringing too long (its server may have stopped before its timer)."""
     due = timezone.now() - timedelta(seconds=settings.CHAT_CALL_RING_SECONDS)
-    ids = list(
-        Call.objects.filter(status=CallStatus.RINGING, created_at__lte=due).values_list(
-            "pk", flat=True
-        )
-    )
-    return sum(call_expire(call_id=call_id) for call_id in ids)
+    ids = Call.objects.filter(status=CallStatus.RINGING, created_at__lte=due)
+    return sum(call_expire(call_id=call_id) for call_id in ids.values_list("pk", flat=True))
+
+
+def _ended_or_failed(reason: str) -> Callable[[Call], tuple[str, str]]:
+    def decide(call: Call) -> tuple[str, str]:
+        return (
+            CallStatus.ENDED if call.status == CallStatus.ACCEPTED else CallStatus.FAILED
+        ), reason
+
+    return decide
 
 
 def calls_end_for(*, user_ids: list[Any], reason: str, between: bool = False) -> int:
@@ -684,22 +722,7 @@ def calls_end_for(*, user_ids: list[Any], reason: str, between: bool = False) ->
         live = live.filter(Q(caller=a, callee=b) | Q(caller=b, callee=a))
     else:
         live = live.filter(Q(caller__in=user_ids) | Q(callee__in=user_ids))
-    ended = 0
-    for call_id in live.values_list("pk", flat=True):
-        with transaction.atomic():
-            call = (
-                Call.objects.select_for_update()
-                .select_related("caller", "callee")
-                .filter(pk=call_id, status__in=LIVE_CALL)
-                .first()
-            )
-            if call is not None:
-                status = (
-                    CallStatus.ENDED if call.status == CallStatus.ACCEPTED else CallStatus.FAILED
-                )
-                _finish(call, status, reason)
-                ended += 1
-    return ended
+    return _finish_live(list(live.values_list("pk", flat=True)), _ended_or_failed(reason))
 
 
 def calls_drop_channel(*, channel_name: str) -> int:
@@ -708,48 +731,39 @@ def calls_drop_channel(*, channel_name: str) -> int:
     live = Call.objects.filter(
         Q(caller_channel=channel_name) | Q(callee_channel=channel_name), status__in=LIVE_CALL
     )
-    dropped = 0
-    for call_id in live.values_list("pk", flat=True):
-        with transaction.atomic():
-            call = (
-                Call.objects.select_for_update()
-                .select_related("caller", "callee")
-                .filter(pk=call_id, status__in=LIVE_CALL)
-                .first()
-            )
-            if call is None:
-                continue
-            if call.status == CallStatus.RINGING:
-                if call.caller_channel != channel_name:
-                    continue
-                _finish(call, CallStatus.MISSED, "cancelled")
-            else:
-                _finish(call, CallStatus.FAILED, "connection_lost")
-            dropped += 1
-    return dropped
+
+    def dropped(call: Call) -> tuple[str, str] | None:
+        if call.status == CallStatus.ACCEPTED:
+            return CallStatus.FAILED, "connection_lost"
+        return (CallStatus.MISSED, "cancelled") if call.caller_channel == channel_name else None
+
+    return _finish_live(list(live.values_list("pk", flat=True)), dropped)
 
 
-def call_signal(*, user: User, call_id: Any, kind: str, payload: dict[str, Any]) -> str | None:
-    """Check that `user` is a party of the live call `call_id`; return where to relay
-    (the other party's answering device, or None for all their call sockets) via
-    `events`. Nothing is stored."""
+def call_signal(
+    *, user: User, call_id: Any, kind: str, payload: dict[str, Any], channel_name: str = ""
+) -> None:
+    """Relay SDP or ICE (which carry network addresses) to the other party of an answered
+    call, from and to the two devices carrying it only. Nothing is stored."""
     call = (
         Call.objects.filter(Q(caller=user) | Q(callee=user))
         .filter(pk=call_id, status__in=LIVE_CALL)
-        .values("caller_id", "callee_id", "caller_channel", "callee_channel")
+        .values("status", "caller_id", "callee_id", "caller_channel", "callee_channel")
         .first()
     )
-    if call is None:
+    from_caller = call is not None and call["caller_id"] == user.pk
+    mine = call and (call["caller_channel"] if from_caller else call["callee_channel"])
+    if call is None or (channel_name and mine and mine != channel_name):
         raise ApiError("No live call of yours has that id.", "no_such_call", 404)
-    to_caller = call["callee_id"] == user.pk
-    other = call["caller_id"] if to_caller else call["callee_id"]
-    channel = call["caller_channel"] if to_caller else call["callee_channel"]
+    if call["status"] != CallStatus.ACCEPTED:
+        raise ApiError("Wait for the call to be answered.", "call_not_answered", 409)
+    other = call["callee_id"] if from_caller else call["caller_id"]
+    channel = call["callee_channel"] if from_caller else call["caller_channel"]
     frame = {"type": kind, "call_id": str(call_id), "from_user_id": str(user.pk), **payload}
     if channel:
         events.send_to_channel(channel, frame)
     else:
         events.send_to_group(calls_group(other), frame)
-    return channel or None
 
 
 def calls_of(*, user: User) -> Any:

@@ -71,7 +71,7 @@ class SendView(APIView):
         data = _valid(serializers.SendIn, request.data)
         recipient = None
         if "recipient_id" in data:
-            recipient = user_by_public_id(value=str(data["recipient_id"]))
+            recipient = user_by_public_id(value=data["recipient_id"])
             if recipient is None:
                 raise ApiError("Not found.", "not_found", 404)
         message, created = services.message_send(

@@ -13,14 +13,14 @@ from profiles.selectors import visible_profiles
 CARD_RELATIONS = ("", "__profile", "__profile__career", "__profile__education")
 
 
-def _pair(a: object, b: object) -> tuple[object, object]:
+def pair_key(a: object, b: object) -> tuple[object, object]:
     low, high = sorted([a, b], key=str)
     return low, high
 
 
 def interest_between(a: User, b: User) -> Interest | None:
     """What is between these two members: the one place other apps ask."""
-    low, high = _pair(a.pk, b.pk)
+    low, high = pair_key(a.pk, b.pk)
     return Interest.objects.filter(member_low=low, member_high=high).first()
 
 
@@ -38,7 +38,7 @@ def accepted_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     """Which of these pairs of member ids have an accepted interest, in one query."""
     if not pairs:
         return set()
-    ordered = {_pair(a, b) for a, b in pairs}
+    ordered = {pair_key(a, b) for a, b in pairs}
     rows = Interest.objects.filter(
         member_low__in={low for low, _ in ordered},
         member_high__in={high for _, high in ordered},

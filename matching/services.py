@@ -13,7 +13,7 @@ from aurum.errors import ApiError
 from matching import signals
 from matching.models import Ignore, Interest, InterestStatus, ProfileVisit, Shortlist
 from matching.search import sought_gender
-from matching.selectors import _pair
+from matching.selectors import pair_key
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
@@ -40,7 +40,7 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
     sent_today = Interest.objects.filter(sender=sender, created_at__gte=since).count()
     if sent_today >= settings.MATCHING_INTERESTS_PER_DAY:
         raise ApiError("You have sent today's interests; try again tomorrow.", "daily_limit", 429)
-    low, high = _pair(sender.pk, receiver.pk)
+    low, high = pair_key(sender.pk, receiver.pk)
     for _ in range(2):
         try:
             with transaction.atomic():

@@ -100,7 +100,7 @@ async def test_signalling_after_the_call_or_from_a_stranger_is_refused():
 @pytest.mark.parametrize(
     ("frame", "code"),
     [
-        ({"type": "call.invite", "to_user_id": "nobody", "media": "video"}, "invalid"),
+        ({"type": "call.invite", "to_user_id": "nobody", "media": "video"}, "not_found"),
         ({"type": "call.invite", "to_user_id": "BRIDE", "media": "hologram"}, "invalid"),
         ({"type": "call.accept", "call_id": "00000000-0000-0000-0000-000000000000"}, "not_found"),
         ({"type": "offer", "call_id": "CALL"}, "invalid"),
@@ -236,4 +236,53 @@ async def test_the_answering_device_dropping_fails_the_call_with_its_duration():
 
     assert ended["status"] == "failed" and ended["end_reason"] == "connection_lost"
     assert ended["duration_seconds"] >= 1
+    await groom_ws.disconnect()
+
+
+async def test_the_callee_declining_while_it_rings_is_a_rejection_not_a_missed_call():
+    bride, groom, _ = await pair()
+    groom_ws, bride_ws = await socket_for(groom, "/ws/call"), await socket_for(bride, "/ws/call")
+    call_id = (await ring(groom_ws, bride))["call_id"]
+
+    await bride_ws.send_json_to({"type": "call.hangup", "call_id": call_id})
+    ended = await frames_until(groom_ws, "call.ended")
+
+    missed = await database_sync_to_async(Notification.objects.filter(kind="call_missed").count)()
+    assert ended["status"] == "rejected" and missed == 0
+    await groom_ws.disconnect()
+    await bride_ws.disconnect()
+
+
+async def test_signals_wait_for_an_answer_and_come_only_from_the_devices_in_the_call():
+    bride, groom, _ = await pair()
+    groom_ws = await socket_for(groom, "/ws/call")
+    bride_phone = await socket_for(bride, "/ws/call")
+    bride_tablet = await socket_for(bride, "/ws/call")
+    call_id = (await ring(groom_ws, bride))["call_id"]
+
+    await groom_ws.send_json_to({"type": "offer", "call_id": call_id, "sdp": "v=0 early"})
+    too_early = await frames_until(groom_ws, "error")
+    await bride_phone.send_json_to({"type": "call.accept", "call_id": call_id})
+    await frames_until(groom_ws, "call.accepted")
+    await bride_tablet.send_json_to({"type": "answer", "call_id": call_id, "sdp": "v=0 other"})
+    wrong_device = await frames_until(bride_tablet, "error")
+
+    assert too_early["code"] == "call_not_answered"
+    assert wrong_device["code"] == "no_such_call"
+    assert await nothing_more(bride_phone, "offer")
+    assert await nothing_more(groom_ws, "answer")
+    for ws in (groom_ws, bride_phone, bride_tablet):
+        await ws.disconnect()
+
+
+async def test_a_call_may_name_the_callee_by_profile_code():
+    bride, groom, _ = await pair()
+    groom_ws = await socket_for(groom, "/ws/call")
+
+    await groom_ws.send_json_to(
+        {"type": "call.invite", "to_user_id": bride.user.profile_code, "media": "audio"}
+    )
+    ringing = await frames_until(groom_ws, "call.ringing")
+
+    assert ringing["callee_id"] == str(bride.user_id)
     await groom_ws.disconnect()

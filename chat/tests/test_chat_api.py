@@ -361,3 +361,16 @@ def test_dashboard_lists_recent_chats(client_for):
 
     assert dashboard["recent_chats"][0]["last_message"]["body"] == "Hello there"
     assert dashboard["recent_chats"][0]["unread_count"] == 1
+
+
+def test_an_away_member_hears_of_a_message_by_email_too(
+    client_for, mailoutbox, django_capture_on_commit_callbacks
+):
+    bride, groom, conversation = connected_pair()
+    mailoutbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        send(client_for, groom, conversation, client_id="mail-1")
+
+    assert [m.to for m in mailoutbox] == [[bride.user.email]]
+    assert groom.user.first_name in mailoutbox[0].subject

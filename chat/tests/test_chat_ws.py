@@ -4,6 +4,8 @@ layer on the embedded default and on Redis in CI."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +19,7 @@ from chat import services
 from chat.models import Connection, Message
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from moderation.services import block_create
+from profiles.tests.factories import make_groom
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -272,3 +275,102 @@ async def test_an_expired_token_closes_with_4401():
 
     assert connected
     assert closing == {"type": "websocket.close", "code": 4401}
+
+
+async def test_after_a_block_neither_presence_nor_receipts_reach_the_other():
+    bride, groom, conversation = await pair()
+    groom_ws = await socket_for(groom)
+    await frames_until(groom_ws, "presence")  # the bride's presence, on connecting
+    await groom_ws.send_json_to(send_frame(conversation, client_id="before"))
+    message = (await frames_until(groom_ws, "message.ack"))["message"]
+
+    await database_sync_to_async(block_create)(blocker=bride.user, blocked=groom.user)
+    bride_ws = await socket_for(bride)
+    await bride_ws.send_json_to(
+        {"type": "read", "conversation_id": str(conversation.pk), "up_to_id": message["id"]}
+    )
+    await bride_ws.disconnect()
+
+    assert await nothing_more(groom_ws, "presence")
+    assert await nothing_more(groom_ws, "read")
+    await groom_ws.disconnect()
+
+
+@pytest.mark.parametrize("frame", [{"bytes": b"\x00\x01"}, {"text": ""}])
+async def test_binary_and_empty_frames_get_an_error_and_the_socket_stays_open(frame):
+    _bride, groom, _conversation = await pair()
+    ws = await socket_for(groom)
+
+    await ws.send_input({"type": "websocket.receive", **frame})
+    error = await frames_until(ws, "error")
+    await ws.send_json_to({"type": "ping"})
+
+    assert error["code"] == "invalid_frame"
+    assert await frames_until(ws, "pong") == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_the_message_rate_limit_holds_over_websocket_too(settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "chat_message": "1/m"}
+    _bride, groom, conversation = await pair()
+    ws = await socket_for(groom)
+
+    await ws.send_json_to(send_frame(conversation, client_id="one"))
+    await frames_until(ws, "message.ack")
+    await ws.send_json_to(send_frame(conversation, client_id="two"))
+    refused = await frames_until(ws, "error")
+
+    assert refused["code"] == "rate_limited"
+    assert await database_sync_to_async(Message.objects.count)() == 1
+    await ws.disconnect()
+
+
+async def test_an_auth_frame_with_a_fresh_token_keeps_the_socket_open():
+    bride, groom, _conversation = await pair()
+    short = AccessToken.for_user(groom.user)
+    short.set_exp(lifetime=timedelta(seconds=1))
+    ws = WebsocketCommunicator(application, f"/ws/chat?token={short}")
+    await ws.connect()
+
+    fresh = str(AccessToken.for_user(groom.user))
+    await ws.send_json_to({"type": "auth", "token": str(AccessToken.for_user(bride.user))})
+    not_mine = await frames_until(ws, "error")
+    await ws.send_json_to({"type": "auth", "token": fresh})
+    renewed = await frames_until(ws, "auth.ok")
+    await asyncio.sleep(1.5)  # past the first token's expiry
+    await ws.send_json_to({"type": "ping"})
+
+    assert not_mine["code"] == "invalid_token"
+    assert renewed["expires_at"] > time.time() + 60
+    assert await frames_until(ws, "pong") == {"type": "pong"}
+    await ws.disconnect()
+
+
+async def test_a_stranger_never_hears_presence():
+    bride, _groom, _conversation = await pair()
+    stranger = await database_sync_to_async(make_groom)()
+    stranger_ws = await socket_for(stranger)
+
+    bride_ws = await socket_for(bride)
+    await bride_ws.disconnect()
+
+    assert await nothing_more(stranger_ws, "presence")
+    await stranger_ws.disconnect()
+
+
+async def test_a_message_may_name_the_recipient_by_profile_code():
+    bride, groom, _conversation = await pair()
+    ws = await socket_for(groom)
+
+    await ws.send_json_to(
+        {
+            "type": "message.send",
+            "recipient_id": bride.user.profile_code,
+            "body": "By code",
+            "client_id": "code-1",
+        }
+    )
+    ack = await frames_until(ws, "message.ack")
+
+    assert ack["message"]["body"] == "By code"
+    await ws.disconnect()
