@@ -537,19 +537,25 @@ def connection_close(*, user: User, channel_name: str) -> None:
 
 
 def connections_refresh(*, server: str) -> None:
-    """Keep this process's connections fresh; forget those of processes that died (their
-    members' last seen becomes the last time those connections were seen)."""
-    now = timezone.now()
-    Connection.objects.filter(server=server).update(seen_at=now)
-    stale = list(
-        Connection.objects.filter(seen_at__lt=_fresh_since()).values_list("user_id", "seen_at")
-    )
-    if stale:
-        Connection.objects.filter(seen_at__lt=_fresh_since()).delete()
-        for user_id, seen_at in stale:
-            ChatSettings.objects.update_or_create(
-                user_id=user_id, defaults={"last_seen_at": seen_at}
-            )
+    """Keep this process's connections fresh; forget those of processes that died. Their
+    members who have no other live connection go offline, last seen when those connections
+    were last refreshed, and their contacts are told."""
+    Connection.objects.filter(server=server).update(seen_at=timezone.now())
+    cutoff = _fresh_since()
+    last_refreshed: dict[Any, Any] = {}
+    for user_id, seen_at in Connection.objects.filter(seen_at__lt=cutoff).values_list(
+        "user_id", "seen_at"
+    ):
+        last_refreshed[user_id] = max(seen_at, last_refreshed.get(user_id, seen_at))
+    if not last_refreshed:
+        return
+    Connection.objects.filter(seen_at__lt=cutoff).delete()
+    still_online = _online_among(set(last_refreshed))
+    for member in User.objects.filter(pk__in=set(last_refreshed) - still_online):
+        ChatSettings.objects.update_or_create(
+            user=member, defaults={"last_seen_at": last_refreshed[member.pk]}
+        )
+        _announce_presence(member)
 
 
 # Calls

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import user_set_active
@@ -374,3 +375,21 @@ async def test_a_message_may_name_the_recipient_by_profile_code():
 
     assert ack["message"]["body"] == "By code"
     await ws.disconnect()
+
+
+async def test_members_of_a_server_that_died_go_offline_for_their_contacts():
+    bride, groom, _conversation = await pair()
+    groom_ws = await socket_for(groom)
+    await frames_until(groom_ws, "presence")  # the bride, offline, on connecting
+    gone = timezone.now() - timedelta(minutes=10)
+    await database_sync_to_async(Connection.objects.create)(
+        channel_name="dead.server!1", user=bride.user, server="dead", seen_at=gone
+    )
+
+    await database_sync_to_async(services.connections_refresh)(server="alive")
+    offline = await frames_until(groom_ws, "presence")
+
+    assert offline["user_id"] == str(bride.user_id) and offline["online"] is False
+    assert offline["last_seen"] == gone.isoformat()
+    assert not await database_sync_to_async(Connection.objects.filter(user=bride.user).exists)()
+    await groom_ws.disconnect()
