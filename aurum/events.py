@@ -5,9 +5,10 @@ catch up over HTTP.
 
 Inside a server, code runs in worker threads of an event loop (Django views, consumers'
 database calls): there an event is handed to that loop's outbox and the thread goes on at
-once; one task per loop drains the outbox in order, so the frames of one process leave in
-the order their transactions committed. Outside a server (management commands, tests) the
-event is sent before the call returns.
+once; one task per loop drains the outbox in the order events were queued (a thread queues
+its events right after its own commit; chat sends, written by one batch at a time per
+process, so leave in commit order). Outside a server (management commands, tests) the event
+is sent before the call returns.
 """
 
 from __future__ import annotations

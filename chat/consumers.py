@@ -26,7 +26,6 @@ from rest_framework import serializers as drf
 from rest_framework.exceptions import APIException
 
 from accounts.models import User
-from accounts.selectors import user_by_public_id
 from aurum.errors import ApiError
 from aurum.events import user_group
 from aurum.ws import WS_UNAUTHORIZED, user_for_token
@@ -282,28 +281,19 @@ class ChatConsumer(MemberSocket):
         await _run(services.connection_close)(user=self.user, channel_name=self.channel_name)
 
     async def on_send(self, data: dict[str, Any]) -> None:
-        recipient = None
-        if "recipient_id" in data:
-            recipient = await _member_by_public_id(data["recipient_id"])
         request = services.SendRequest(
             sender=self.user,
             body=data["body"],
             client_id=data["client_id"],
             conversation_id=data.get("conversation_id"),
-            recipient=recipient,
+            recipient_id=data.get("recipient_id"),
         )
         result = await _sends().submit(request)
         if isinstance(result, Exception):
             raise result
         message, created = result
         if not created:  # a repeat: no event goes out, so answer this device directly
-            await self.send_json(
-                {
-                    "type": "message.ack",
-                    "client_id": data["client_id"],
-                    "message": services.message_data(message),
-                }
-            )
+            await self.send_json(services.ack_frame(message))
 
     async def on_typing(self, data: dict[str, Any]) -> None:
         await _run(services.typing)(user=self.user, conversation_id=data["conversation_id"])
@@ -333,9 +323,11 @@ class CallConsumer(MemberSocket):
         return [services.calls_group(self.user.pk)]
 
     async def on_invite(self, data: dict[str, Any]) -> None:
-        callee = await _member_by_public_id(data["to_user_id"])
         call = await _run(services.call_invite)(
-            caller=self.user, callee=callee, media=data["media"], channel_name=self.channel_name
+            caller=self.user,
+            callee_id=data["to_user_id"],
+            media=data["media"],
+            channel_name=self.channel_name,
         )
         timer = asyncio.get_running_loop().create_task(_expire_later(call.pk))
         _timers.add(timer)  # held, or the loop could drop the task before it runs
@@ -373,14 +365,6 @@ class CallConsumer(MemberSocket):
 
 
 _timers: set[asyncio.Task[None]] = set()
-
-
-async def _member_by_public_id(value: str) -> User:
-    """A member by UUID or profile code (API.md's two public ids), as HTTP finds them."""
-    member = await _run(user_by_public_id)(value=value)
-    if member is None:
-        raise ApiError("Not found.", "not_found", 404)
-    return member
 
 
 async def _expire_later(call_id: Any) -> None:

@@ -15,7 +15,7 @@ from moderation.models import Block
 
 
 def _interest_accepted(sender: Any, interest: Any, **kwargs: Any) -> None:
-    services.conversation_open(interest.sender, interest.receiver)
+    services.conversation_open(interest.sender_id, interest.receiver_id)
 
 
 def _block_saved(sender: Any, instance: Block, created: bool, **kwargs: Any) -> None:

@@ -22,6 +22,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.selectors import user_by_public_id
 from aurum import events
 from aurum.errors import ApiError, RateLimited
 from aurum.ratelimit import take_many
@@ -90,10 +91,10 @@ def _check(a: User, b: User) -> None:
 # Conversations
 
 
-def conversation_open(a: User, b: User) -> Conversation:
+def conversation_open(a_id: Any, b_id: Any) -> Conversation:
     """The pair's conversation, created with its two participants the first time (safe when
     two requests open it at once: the pair is unique)."""
-    low, high = matching_selectors.pair_key(a.pk, b.pk)
+    low, high = matching_selectors.pair_key(a_id, b_id)
     existing = Conversation.objects.filter(member_low=low, member_high=high).first()
     if existing is not None:
         return existing
@@ -163,7 +164,7 @@ class SendRequest:
     body: str
     client_id: str
     conversation_id: Any = None
-    recipient: User | None = None
+    recipient_id: str | None = None  # the member's id or profile code (API.md)
 
 
 SendResult = tuple[Message, bool] | Exception  # ApiError, or RateLimited (a 429)
@@ -175,10 +176,10 @@ def message_send(
     body: str,
     client_id: str,
     conversation_id: Any = None,
-    recipient: User | None = None,
+    recipient_id: str | None = None,
 ) -> tuple[Message, bool]:
     """One message (see `messages_send`): (message, created), or raises what refused it."""
-    request = SendRequest(sender, body, client_id, conversation_id, recipient)
+    request = SendRequest(sender, body, client_id, conversation_id, recipient_id)
     result = messages_send([request])[0]
     if isinstance(result, Exception):
         raise result
@@ -261,10 +262,11 @@ def _resolve(
     for index in todo:
         request = requests[index]
         if request.conversation_id is None:
-            if request.recipient is None or request.recipient.pk == request.sender.pk:
+            recipient = user_by_public_id(value=request.recipient_id or "")
+            if recipient is None or recipient.pk == request.sender.pk:
                 results[index] = _not_found()
             else:
-                others[index] = request.recipient.pk
+                others[index] = recipient.pk
             continue
         conversation = conversations.get(_conversation_key(request.conversation_id))
         if conversation is None or request.sender.pk not in (
@@ -301,8 +303,7 @@ def _write(
     for index in todo:
         request = requests[index]
         if request.conversation_id is None:
-            assert request.recipient is not None
-            conversation_of_request[index] = conversation_open(request.sender, request.recipient).pk
+            conversation_of_request[index] = conversation_open(request.sender.pk, others[index]).pk
         else:
             conversation_of_request[index] = _conversation_key(request.conversation_id)
     created: dict[tuple[Any, str], tuple[int, Message]] = {}
@@ -332,12 +333,16 @@ def _write(
         Message.objects.bulk_create([message for _, message in created.values()])
         _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()])
     for index, message in created.values():
-        data = message_data(message)
-        events.send_to_user(others[index], {"type": "message.new", "message": data})
         events.send_to_user(
-            message.sender_id,
-            {"type": "message.ack", "client_id": message.client_id, "message": data},
+            others[index], {"type": "message.new", "message": message_data(message)}
         )
+        events.send_to_user(message.sender_id, ack_frame(message))
+
+
+def ack_frame(message: Message) -> dict[str, Any]:
+    """`message.ack`: to all the sender's devices for a new message, to the sending device
+    alone for a repeat."""
+    return {"type": "message.ack", "client_id": message.client_id, "message": message_data(message)}
 
 
 def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
@@ -372,9 +377,11 @@ def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
 
 def _own_message(user: User, conversation_id: Any, message_id: Any) -> Message:
     conversation = conversation_of(user=user, conversation_id=conversation_id)
-    message = Message.objects.filter(
-        conversation=conversation, pk=message_id, deleted_at__isnull=True
-    ).first()
+    message = (
+        Message.objects.select_for_update()
+        .filter(conversation=conversation, pk=message_id, deleted_at__isnull=True)
+        .first()
+    )
     if message is None:
         raise _not_found()
     if message.sender_id != user.pk:
@@ -422,10 +429,11 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     moved = Participant.objects.filter(
         conversation=conversation, user=user, last_read_id__lt=mark
     ).update(last_read_id=mark, notified=False)
-    other = other_member_id(conversation, user.pk)
-    if moved and settings_of(user).read_receipts and chat_problem(user, _member(other)) is None:
+    other = User.objects.filter(pk=other_member_id(conversation, user.pk)).first()
+    may_tell = other is not None and chat_problem(user, other) is None
+    if moved and may_tell and settings_of(user).read_receipts:
         events.send_to_user(
-            other,
+            other.pk,
             {
                 "type": "read",
                 "conversation_id": str(conversation.pk),
@@ -484,19 +492,26 @@ def is_online(user_id: Any) -> bool:
     return bool(_online_among({user_id}))
 
 
-def presence_of(user_id: Any) -> dict[str, Any] | None:
-    """What a contact may know of `user_id`'s presence; None when they hide it."""
-    found = ChatSettings.objects.filter(user_id=user_id).first()
-    if found is not None and not found.show_last_seen:
-        return None
-    online = is_online(user_id)
-    last_seen = None if online or found is None else found.last_seen_at
-    return {
-        "type": "presence",
-        "user_id": str(user_id),
-        "online": online,
-        "last_seen": last_seen.isoformat() if last_seen else None,
-    }
+def presences_of(user_ids: list[Any]) -> list[dict[str, Any]]:
+    """What a contact may know of these members' presence, in two queries; members who hide
+    it are left out."""
+    found = {s.pk: s for s in ChatSettings.objects.filter(user_id__in=user_ids)}
+    online = _online_among(set(user_ids))
+    frames = []
+    for user_id in user_ids:
+        mine = found.get(user_id)
+        if mine is not None and not mine.show_last_seen:
+            continue
+        last_seen = None if user_id in online or mine is None else mine.last_seen_at
+        frames.append(
+            {
+                "type": "presence",
+                "user_id": str(user_id),
+                "online": user_id in online,
+                "last_seen": last_seen.isoformat() if last_seen else None,
+            }
+        )
+    return frames
 
 
 def _contacts(user: User) -> list[Any]:
@@ -506,12 +521,10 @@ def _contacts(user: User) -> list[Any]:
     return [other for other in contacts if frozenset((user.pk, other)) not in blocked]
 
 
-def _announce_presence(user: User) -> None:
-    frame = presence_of(user.pk)
-    if frame is None:
-        return
-    for contact in _contacts(user):
-        events.send_to_user(contact, frame)
+def _announce_presence(user: User, contacts: list[Any] | None = None) -> None:
+    for frame in presences_of([user.pk]):
+        for contact in _contacts(user) if contacts is None else contacts:
+            events.send_to_user(contact, frame)
 
 
 def connection_open(*, user: User, channel_name: str, server: str) -> list[dict[str, Any]]:
@@ -522,10 +535,10 @@ def connection_open(*, user: User, channel_name: str, server: str) -> list[dict[
         channel_name=channel_name,
         defaults={"user": user, "server": server, "seen_at": timezone.now()},
     )
+    contacts = _contacts(user)
     if not was_online:
-        _announce_presence(user)
-    frames = [presence_of(contact) for contact in _contacts(user)]
-    return [frame for frame in frames if frame is not None]
+        _announce_presence(user, contacts)
+    return presences_of(contacts)
 
 
 def connection_close(*, user: User, channel_name: str) -> None:
@@ -582,8 +595,10 @@ def _to_parties(call: Call, frame_type: str, **extra: Any) -> None:
         events.send_to_group(calls_group(member), frame)
 
 
-def call_invite(*, caller: User, callee: User | None, media: str, channel_name: str = "") -> Call:
-    """Ring the callee's devices. Only members who may chat may call; one live call each."""
+def call_invite(*, caller: User, callee_id: str, media: str, channel_name: str = "") -> Call:
+    """Ring the callee's devices (`callee_id`: the member's id or profile code). Only members
+    who may chat may call; one live call each."""
+    callee = user_by_public_id(value=callee_id)
     if callee is None or callee.pk == caller.pk:
         raise _not_found()
     _check(caller, callee)

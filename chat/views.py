@@ -8,8 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.selectors import user_by_public_id
-from aurum.errors import ApiError
 from aurum.pagination import CreatedCursorPagination, keyset_schema
 from chat import selectors, serializers, services
 from chat.models import Call
@@ -69,17 +67,12 @@ class SendView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _valid(serializers.SendIn, request.data)
-        recipient = None
-        if "recipient_id" in data:
-            recipient = user_by_public_id(value=data["recipient_id"])
-            if recipient is None:
-                raise ApiError("Not found.", "not_found", 404)
         message, created = services.message_send(
             sender=request.user,
             body=data["body"],
             client_id=data["client_id"],
             conversation_id=data.get("conversation_id"),
-            recipient=recipient,
+            recipient_id=data.get("recipient_id"),
         )
         return Response(
             services.message_data(message),

@@ -174,7 +174,7 @@ async def test_a_call_left_ringing_by_a_stopped_server_is_swept(settings, client
     from chat import services
 
     call = await database_sync_to_async(services.call_invite)(
-        caller=groom.user, callee=bride.user, media="audio"
+        caller=groom.user, callee_id=str(bride.user_id), media="audio"
     )
     history = await database_sync_to_async(
         lambda: client_for(bride.user).get("/api/v1/chat/calls").json()
