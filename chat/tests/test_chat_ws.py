@@ -266,13 +266,13 @@ async def test_suspension_mid_conversation_closes_the_socket():
 async def test_an_expired_token_closes_with_4401():
     _bride, groom, _conversation = await pair()
     token = AccessToken.for_user(groom.user)
-    token.set_exp(lifetime=timedelta(seconds=1))
+    token.set_exp(lifetime=timedelta(seconds=2))  # exp is truncated to whole seconds
     ws = WebsocketCommunicator(application, f"/ws/chat?token={token}")
     connected, _ = await ws.connect()
 
     closing = None
     while closing is None or closing["type"] != "websocket.close":
-        closing = await ws.receive_output(timeout=3)
+        closing = await ws.receive_output(timeout=4)
 
     assert connected
     assert closing == {"type": "websocket.close", "code": 4401}
@@ -329,7 +329,8 @@ async def test_the_message_rate_limit_holds_over_websocket_too(settings):
 async def test_an_auth_frame_with_a_fresh_token_keeps_the_socket_open():
     bride, groom, _conversation = await pair()
     short = AccessToken.for_user(groom.user)
-    short.set_exp(lifetime=timedelta(seconds=1))
+    # exp is whole seconds: a 1 s lifetime may leave almost nothing on a slow CI machine
+    short.set_exp(lifetime=timedelta(seconds=4))
     ws = WebsocketCommunicator(application, f"/ws/chat?token={short}")
     await ws.connect()
 
@@ -338,7 +339,7 @@ async def test_an_auth_frame_with_a_fresh_token_keeps_the_socket_open():
     not_mine = await frames_until(ws, "error")
     await ws.send_json_to({"type": "auth", "token": fresh})
     renewed = await frames_until(ws, "auth.ok")
-    await asyncio.sleep(1.5)  # past the first token's expiry
+    await asyncio.sleep(max(0.0, short["exp"] - time.time()) + 0.5)  # past the first expiry
     await ws.send_json_to({"type": "ping"})
 
     assert not_mine["code"] == "invalid_token"
