@@ -131,15 +131,33 @@ class Keyset:
         """One page of `rows`. With `fetch`, in one statement of two steps: the page's keys
         are found on `rows` alone (narrow, often from an index), then `fetch` widens just
         those rows (joins, annotations) for the response."""
-        reverse = False
-        if cursor:
-            values, reverse = self.decode(cursor)
-            rows = rows.filter(self._after(values, reverse=reverse))
+        after, reverse = self.decode(cursor) if cursor else (None, False)
+        found = list(self.page_rows(rows, after=after, reverse=reverse, size=size, fetch=fetch))
+        return self.page_of(found, size=size, reverse=reverse, cursor=cursor)
+
+    def page_rows(
+        self,
+        rows: QuerySet[Any],
+        *,
+        after: Sequence[Any] | None,
+        reverse: bool,
+        size: int,
+        fetch: Callable[[QuerySet[Any]], QuerySet[Any]] | None = None,
+    ) -> QuerySet[Any]:
+        """The statement of a page: up to `size + 1` rows from the position `after` (decoded
+        from a cursor), so `page_of` can tell whether more follow."""
+        if after is not None:
+            rows = rows.filter(self._after(after, reverse=reverse))
         order = [name if not reverse else _flip(name) for name in self.fields]
         if fetch is not None:
             keys = rows.order_by(*order).values("pk")[: size + 1]
             rows = fetch(rows.model.objects.filter(pk__in=keys))
-        found = list(rows.order_by(*order)[: size + 1])
+        return rows.order_by(*order)[: size + 1]
+
+    def page_of(
+        self, found: list[Any], *, size: int, reverse: bool, cursor: str | None
+    ) -> KeysetPage:
+        """The page made of `page_rows`' rows, with the cursors on either side."""
         more, found = len(found) > size, found[:size]
         if reverse:
             found.reverse()

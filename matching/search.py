@@ -7,6 +7,7 @@ on their sections), so the search indexes in `profiles.models` serve them; see t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -16,6 +17,7 @@ from django.utils import timezone
 from accounts.models import User
 from aurum.errors import ApiError
 from aurum.pagination import Keyset, KeysetPage
+from aurum.statements import Statements
 from matching.models import Ignore
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
@@ -39,6 +41,14 @@ LIST_COLUMNS = {
     "education_level": "education__level",
     "star": "star",
 }
+
+# range filter name -> its lookup; with the age range's two date-of-birth bounds, every bound.
+BOUND_FILTERS = {
+    "height_min": "height_cm__gte",
+    "height_max": "height_cm__lte",
+    "income_min": "career__annual_income_inr__gte",
+}
+BOUNDS = ("date_of_birth__lte", "date_of_birth__gt", *BOUND_FILTERS.values())
 
 
 def years_before(today: date, years: int) -> date:
@@ -93,44 +103,74 @@ def candidates(
     )
 
 
-def search_condition(filters: dict[str, Any]) -> Q:
-    """The filters of a validated `SearchQuery` as one condition on profiles."""
-    condition = Q(
-        **born_between(filters.get("age_min"), filters.get("age_max"), timezone.localdate())
-    )
-    if filters.get("height_min") is not None:
-        condition &= Q(height_cm__gte=filters["height_min"])
-    if filters.get("height_max") is not None:
-        condition &= Q(height_cm__lte=filters["height_max"])
-    for name, column in LIST_COLUMNS.items():
-        if values := filters.get(name):
-            condition &= Q(**{column: values[0]} if len(values) == 1 else {f"{column}__in": values})
-    if filters.get("income_min") is not None:
-        condition &= Q(career__annual_income_inr__gte=filters["income_min"])
+def search_values(filters: dict[str, Any], today: date) -> dict[str, Any]:
+    """The filters of a validated `SearchQuery` as values for `search_condition`: each bound
+    under its lookup, each list under its filter's name (as a tuple)."""
+    values: dict[str, Any] = born_between(filters.get("age_min"), filters.get("age_max"), today)
+    for name, lookup in BOUND_FILTERS.items():
+        if filters.get(name) is not None:
+            values[lookup] = filters[name]
+    for name in LIST_COLUMNS:
+        if filters.get(name):
+            values[name] = tuple(filters[name])
     # verified_only: every member search can list is verified already (approval is what makes
     # a member visible), so the filter is always satisfied.
+    return values
+
+
+def search_condition(values: Mapping[str, Any]) -> Q:
+    """`search_values` as one condition on profiles."""
+    condition = Q(**{lookup: values[lookup] for lookup in BOUNDS if lookup in values})
+    for name, column in LIST_COLUMNS.items():
+        if items := values.get(name):
+            condition &= Q(**{column: items[0]} if len(items) == 1 else {f"{column}__in": items})
     return condition
 
 
-def search_profiles(*, viewer: User, filters: dict[str, Any]) -> QuerySet[Profile]:
-    """The profiles matching `filters` (a validated `SearchQuery`), unordered."""
+def search_profiles(
+    *, viewer: User, values: Mapping[str, Any], with_photo: bool
+) -> QuerySet[Profile]:
+    """The profiles matching `values` (from `search_values`), unordered."""
     rows = candidates(
-        viewer=viewer, gender=sought_gender_sql(viewer), where=search_condition(filters)
+        viewer=viewer, gender=sought_gender_sql(viewer), where=search_condition(values)
     )
-    if filters.get("with_photo"):
-        rows = profile_selectors.with_photo(rows)
-    return rows
+    return profile_selectors.with_photo(rows) if with_photo else rows
+
+
+# The statement of a search page is compiled once per shape (which filters, how many values
+# each, ordering, direction, size) and run with each request's values: building and compiling
+# it cost more than PostgreSQL takes to run it (README, "Search at a million profiles").
+SEARCH_PAGES = Statements("search page")
 
 
 def search_page(*, viewer: User, filters: dict[str, Any]) -> KeysetPage:
     """One page of search results, as rows of card values: found on the profile row alone
     (the search indexes), then widened to cards for just that page, in one statement."""
-    page = ORDERINGS[filters["ordering"]].page(
-        search_profiles(viewer=viewer, filters=filters),
-        cursor=filters.get("cursor"),
-        size=filters["page_size"],
-        fetch=profile_selectors.card_values,
-    )
+    keyset = ORDERINGS[filters["ordering"]]
+    cursor = filters.get("cursor")
+    after, reverse = keyset.decode(cursor) if cursor else (None, False)
+    size, with_photo = filters["page_size"], bool(filters.get("with_photo"))
+    values = {"viewer": viewer.pk, **search_values(filters, timezone.localdate())}
+    if after is not None:
+        values["after"] = tuple(after)
+    active = viewer.is_active
+
+    def build(values: Mapping[str, Any]) -> QuerySet[Any]:
+        # The viewer is known here by id alone, so nothing else of the member (which would be
+        # the same in every later request of this shape) can reach the statement.
+        stand_in = User(pk=values["viewer"], is_active=active)
+        rows = search_profiles(viewer=stand_in, values=values, with_photo=with_photo)
+        return keyset.page_rows(
+            rows,
+            after=values.get("after"),
+            reverse=reverse,
+            size=size,
+            fetch=profile_selectors.card_values,
+        )
+
+    shape = (filters["ordering"], reverse, size, with_photo, active)
+    found = SEARCH_PAGES.rows(shape, values, build)
+    page = keyset.page_of(found, size=size, reverse=reverse, cursor=cursor)
     if not page.rows:
         sought_gender(viewer)  # nothing found: say so if it is for want of a gender (409)
     return page

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from accounts.models import User
+from aurum.statements import Statements, compile_shape
+from matching.search import SEARCH_PAGES
+from profiles.models import Profile
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+
+def born_after(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return (
+        Profile.objects.filter(date_of_birth__gt=values["born"], user_id__in=values["ids"])
+        .order_by("user_id")
+        .values("user_id", "date_of_birth", "user__date_joined", "user__first_name")
+    )
+
+
+def test_rows_match_the_queryset_and_the_shape_is_compiled_once():
+    members = [make_member(), make_member(), make_groom()]
+    statements = Statements("test")
+    ids = tuple(sorted(member.user.pk for member in members))
+    for born in (date(1900, 1, 1), date(2100, 1, 1), members[0].date_of_birth):
+        values = {"born": born, "ids": ids}
+
+        rows = statements.rows("born after", values, born_after)
+
+        assert rows == list(born_after(values))  # with the types Django converts to
+    assert len(rows) < 3  # the last bound left some out
+    assert [compiled is not None for compiled in statements._shapes.values()] == [True]
+
+
+def test_a_value_the_builder_reads_elsewhere_is_never_cached():
+    member = make_member()
+    calls: list[date] = []
+
+    def leaky(values: Mapping[str, Any]) -> QuerySet[Any]:
+        # The bound comes from the database, not from `values`: the same in both stand-in
+        # compilations, different for the next caller. Here it moves on every call.
+        calls.append(date(1950, 1, 1) + timedelta(days=len(calls)))
+        return Profile.objects.filter(user_id=values["id"], date_of_birth__gt=calls[-1]).values(
+            "user_id"
+        )
+
+    assert compile_shape(leaky, {"id": member.user.pk}) is None
+    statements = Statements("test")
+    assert statements.rows("leaky", {"id": member.user.pk}, leaky) == [{"user_id": member.user.pk}]
+    assert list(statements._shapes.values()) == [None]
+
+
+def test_a_value_the_builder_drops_is_never_cached():
+    member = make_member()
+
+    def ignores_bound(values: Mapping[str, Any]) -> QuerySet[Any]:
+        return Profile.objects.filter(user_id=values["id"]).values("user_id")
+
+    assert compile_shape(ignores_bound, {"id": member.user.pk, "unused": 3}) is None
+
+
+def test_values_of_unknown_kinds_are_refused():
+    with pytest.raises(TypeError):
+        Statements("test").rows("bad", {"flag": True}, born_after)
+
+
+def test_a_search_page_runs_a_compiled_statement(client_for):
+    groom = make_groom()
+    bride = make_member()
+    SEARCH_PAGES._shapes.clear()
+    client = client_for(groom.user)
+
+    for religion in (bride.religion, "hindu,muslim"):
+        response = client.get("/api/v1/matching/search", {"religion": religion, "age_min": 18})
+        assert response.status_code == 200
+
+    assert response.json()["results"][0]["id"] == str(bride.user.pk)
+    compiled = list(SEARCH_PAGES._shapes.values())
+    assert len(compiled) == 2  # one value, then two: two shapes
+    assert all(shape is not None for shape in compiled)
+    assert timezone.localdate() > bride.date_of_birth
+
+
+def test_a_suspended_viewer_sees_nothing_through_the_cache():
+    groom = make_groom()
+    make_member()
+    from matching.search import search_page
+
+    filters = {"ordering": "recently_active", "page_size": 20}
+    assert search_page(viewer=groom.user, filters=filters).rows
+    groom.user.is_active = False
+    assert User.objects.filter(pk=groom.user.pk).exists()
+    assert search_page(viewer=groom.user, filters=filters).rows == []
