@@ -133,6 +133,17 @@ def _compile(build: Build, stand_ins: Mapping[str, Any]) -> tuple[str, tuple[Any
     return sql, tuple(params), queryset, compiler
 
 
+@dataclass(frozen=True)
+class _Wrap:
+    """A parameter Django wrapped in a subclass of its kind (psycopg's Int2 for a small
+    integer column on PostgreSQL): bound values are wrapped the same way."""
+
+    kind: type
+
+    def __call__(self, value: Any, _connection: Any) -> Any:
+        return self.kind(value)
+
+
 def _trace(
     params: Sequence[Any], origin: Mapping[Any, tuple[str, int | None]], connection: Any
 ) -> list[Any]:
@@ -141,10 +152,10 @@ def _trace(
         slot = None
         for stand_in, (name, index) in origin.items():
             for prep in PREPS[_kind(stand_in)]:
-                if prep(stand_in, connection) == param and type(param) is type(
-                    prep(stand_in, connection)
-                ):
-                    slot = _Slot(name, index, prep)
+                written = prep(stand_in, connection)
+                if isinstance(param, type(written)) and param == written:
+                    same = type(param) is type(written)
+                    slot = _Slot(name, index, prep if same else _Wrap(type(param)))
                     break
             if slot:
                 break
