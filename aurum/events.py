@@ -26,6 +26,7 @@ from django.db import transaction
 logger = logging.getLogger("aurum.events")
 
 Item = tuple[str, str, dict[str, Any]]
+MAX_RUN = 500  # events published together at most
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[Item]] = (
     weakref.WeakKeyDictionary()
 )
@@ -55,9 +56,27 @@ async def _send(item: Item) -> None:
         logger.exception("could not send %s to %s", event.get("type"), target)
 
 
+async def _send_run(items: list[Item]) -> None:
+    layer = get_channel_layer()
+    send_many = getattr(layer, "send_many", None)
+    if send_many is None:
+        for item in items:
+            await _send(item)
+        return
+    try:
+        await send_many(items)
+    except Exception:  # a live frame is best effort; the data is already committed
+        logger.exception("could not send %d events", len(items))
+
+
 async def _drain(outbox: asyncio.Queue[Item]) -> None:
+    """Everything queued meanwhile goes together (`aurum.layers.PubSubLayer.send_many`: one
+    Redis round trip, in order), so a busy server publishes in runs, not one by one."""
     while True:
-        await _send(await outbox.get())
+        items = [await outbox.get()]
+        while not outbox.empty() and len(items) < MAX_RUN:
+            items.append(outbox.get_nowait())
+        await _send_run(items)
 
 
 def _enqueue(loop: asyncio.AbstractEventLoop, item: Item) -> None:

@@ -175,7 +175,7 @@ if REDIS_URL:
         raise ImproperlyConfigured("CHANNEL_LAYER must be pubsub or core")
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "BACKEND": "aurum.layers.PubSubLayer",  # channels-redis's, publishing in pipelines
             "CONFIG": {"hosts": [REDIS_URL], "prefix": "aurum"},
         }
         if CHANNEL_LAYER == "pubsub"

@@ -18,8 +18,10 @@ from django.urls import path
 
 django_asgi_app = get_asgi_application()
 
+from aurum.ws import DatabaseOffLoop  # noqa: E402  (after the apps are loaded)
 
-class Echo(AsyncWebsocketConsumer):
+
+class Echo(DatabaseOffLoop, AsyncWebsocketConsumer):  # dispatched as chat's consumers are
     async def connect(self) -> None:
         query = parse_qs(self.scope["query_string"].decode())
         self.me = query["me"][0]

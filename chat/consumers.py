@@ -28,7 +28,7 @@ from rest_framework.exceptions import APIException
 from accounts.models import User
 from aurum.errors import ApiError
 from aurum.events import user_group
-from aurum.ws import WS_UNAUTHORIZED, user_for_token
+from aurum.ws import WS_UNAUTHORIZED, DatabaseOffLoop, user_for_token
 from chat import serializers, services
 
 logger = logging.getLogger("aurum.chat")
@@ -79,6 +79,7 @@ def _validator(serializer_class: type[drf.Serializer]) -> drf.Serializer:
 
 
 MAX_BATCH = 200
+MAX_SENDING = 32  # a device's messages waiting to be stored; past it, its next frame waits
 _TRY_AGAIN = ApiError("Messages cannot be stored just now; send it again.", "try_again", 503)
 
 
@@ -91,13 +92,15 @@ class SendBatcher:
         self.waiting: list[tuple[services.SendRequest, asyncio.Future[Any]]] = []
         self.writing = False
 
-    async def submit(self, request: services.SendRequest) -> Any:
+    def submit(self, request: services.SendRequest) -> asyncio.Future[Any]:
+        """Queue `request` for the next batch; its result (or the error that refused it) comes
+        in the future. Requests are written in the order they are submitted."""
         result: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.waiting.append((request, result))
         if not self.writing:
             self.writing = True
             asyncio.get_running_loop().create_task(self._write())
-        return await result
+        return result
 
     async def _write(self) -> None:
         try:
@@ -127,7 +130,7 @@ def _sends() -> SendBatcher:
     return _batchers[loop]
 
 
-class MemberSocket(AsyncJsonWebsocketConsumer):
+class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     """Authentication, the token's lifetime, frame validation and errors; subclasses name
     their groups and their frames (type -> serializer, handler)."""
 
@@ -149,14 +152,18 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
         self.joined = self.member_groups()
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
+        greeting = await self.joining()
         await self.accept()
         expires = self.scope.get("token_expires")
         if expires is not None:
             self._schedule_expiry(expires)
-        await self.opened()
+        for frame in greeting:
+            await self.send_json(frame)
 
-    async def opened(self) -> None:
-        """After the connection is accepted."""
+    async def joining(self) -> list[dict[str, Any]]:
+        """Before the connection is accepted (so a device is counted from the moment it is
+        open): the frames to send it first."""
+        return []
 
     async def closed(self) -> None:
         """After a member's connection closed."""
@@ -208,8 +215,14 @@ class MemberSocket(AsyncJsonWebsocketConsumer):
             except drf.ValidationError as exc:
                 await self.send_json(_error("invalid", _first_message(exc.detail)))
                 return
+        await self.answering(kind, getattr(self, handler), data)
+
+    async def answering(
+        self, kind: str, handler: Callable[[Any], Awaitable[None]], data: Any
+    ) -> None:
+        """Run a frame's handler; what refuses it becomes an error frame to this device."""
         try:
-            await getattr(self, handler)(data)
+            await handler(data)
         except APIException as exc:
             code = exc.get_codes()
             await self.send_json(
@@ -269,31 +282,48 @@ class ChatConsumer(MemberSocket):
     def member_groups(self) -> list[str]:
         return [user_group(self.user.pk)]
 
-    async def opened(self) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sending: set[asyncio.Task[None]] = set()
+
+    async def joining(self) -> list[dict[str, Any]]:
         _ensure_refresher()
-        contacts = await _run(services.connection_open)(
+        return await _run(services.connection_open)(
             user=self.user, channel_name=self.channel_name, server=SERVER_ID
         )
-        for frame in contacts:
-            await self.send_json(frame)
 
     async def closed(self) -> None:
+        for task in self.sending:  # their messages are stored all the same; no one to answer
+            task.cancel()
         await _run(services.connection_close)(user=self.user, channel_name=self.channel_name)
 
     async def on_send(self, data: dict[str, Any]) -> None:
+        """Queued for the process's next batch; the socket goes on reading the device's next
+        frames meanwhile (a device's messages still go in the order it sent them), so a batch
+        holds every message in flight, not one per device."""
+        if len(self.sending) >= MAX_SENDING:
+            await asyncio.wait(self.sending, return_when=asyncio.FIRST_COMPLETED)
         request = services.SendRequest(
             sender=self.user,
             body=data["body"],
             client_id=data["client_id"],
             conversation_id=data.get("conversation_id"),
             recipient_id=data.get("recipient_id"),
+            channel_name=self.channel_name,
         )
-        result = await _sends().submit(request)
+        stored = _sends().submit(request)
+        task = asyncio.get_running_loop().create_task(
+            self.answering("message.send", self._sent, stored)
+        )
+        self.sending.add(task)
+        task.add_done_callback(self.sending.discard)
+
+    async def _sent(self, stored: asyncio.Future[Any]) -> None:
+        result = await stored
         if isinstance(result, Exception):
             raise result
-        message, created = result
-        if not created:  # a repeat: no event goes out, so answer this device directly
-            await self.send_json(services.ack_frame(message))
+        message, _created = result  # a repeat is acknowledged with the first message
+        await self.send_json(services.ack_frame(message))
 
     async def on_typing(self, data: dict[str, Any]) -> None:
         await _run(services.typing)(user=self.user, conversation_id=data["conversation_id"])

@@ -165,6 +165,8 @@ class SendRequest:
     client_id: str
     conversation_id: Any = None
     recipient_id: str | None = None  # the member's id or profile code (API.md)
+    # The socket it came on, which acknowledges it itself; None over HTTP.
+    channel_name: str | None = None
 
 
 SendResult = tuple[Message, bool] | Exception  # ApiError, or RateLimited (a 429)
@@ -331,12 +333,28 @@ def _write(
                 created[key] = (index, message)
                 results[index] = (message, True)
         Message.objects.bulk_create([message for _, message in created.values()])
-        _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()])
+        live = _live_channels(
+            {others[i] for i, _ in created.values()}
+            | {requests[i].sender.pk for i, _ in created.values() if requests[i].channel_name}
+        )
+        _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()], live)
     for index, message in created.values():
         events.send_to_user(
             others[index], {"type": "message.new", "message": message_data(message)}
         )
+        _ack_devices(requests[index], message, live)
+
+
+def _ack_devices(request: SendRequest, message: Message, live: dict[Any, list[str]]) -> None:
+    """The sender's devices hear of their message: all of them after an HTTP send; after a
+    WebSocket send the others, each on its own channel (the sending socket acknowledges it
+    itself, sparing a round trip through Redis on every message)."""
+    if request.channel_name is None:
         events.send_to_user(message.sender_id, ack_frame(message))
+        return
+    for channel_name in live.get(message.sender_id, ()):
+        if channel_name != request.channel_name:
+            events.send_to_channel(channel_name, ack_frame(message))
 
 
 def ack_frame(message: Message) -> dict[str, Any]:
@@ -345,13 +363,13 @@ def ack_frame(message: Message) -> dict[str, Any]:
     return {"type": "message.ack", "client_id": message.client_id, "message": message_data(message)}
 
 
-def _tell_away(sent: list[tuple[User, Any, Message]]) -> None:
-    """A member with no live connection is told once per conversation until they read it."""
-    online = _online_among({recipient for _, recipient, _ in sent})
+def _tell_away(sent: list[tuple[User, Any, Message]], live: dict[Any, list[str]]) -> None:
+    """A member with no live connection (none in `live`) is told once per conversation until
+    they read it."""
     away = {
         (message.conversation_id, recipient): sender
         for sender, recipient, message in sent
-        if recipient not in online
+        if recipient not in live
     }
     if not away:
         return
@@ -486,6 +504,16 @@ def _online_among(user_ids: set[Any]) -> set[Any]:
         .values_list("user_id", flat=True)
         .distinct()
     )
+
+
+def _live_channels(user_ids: set[Any]) -> dict[Any, list[str]]:
+    """The channels of each of `user_ids`' live connections; members with none are absent."""
+    live: dict[Any, list[str]] = {}
+    for user_id, channel_name in Connection.objects.filter(
+        user_id__in=user_ids, seen_at__gte=_fresh_since()
+    ).values_list("user_id", "channel_name"):
+        live.setdefault(user_id, []).append(channel_name)
+    return live
 
 
 def is_online(user_id: Any) -> bool:

@@ -78,7 +78,9 @@ def test_a_search_page_runs_a_compiled_statement(client_for):
     client = client_for(groom.user)
 
     for religion in (bride.religion, "hindu,muslim"):
-        response = client.get("/api/v1/matching/search", {"religion": religion, "age_min": 18, "height_min": 140})
+        response = client.get(
+            "/api/v1/matching/search", {"religion": religion, "age_min": 18, "height_min": 140}
+        )
         assert response.status_code == 200
 
     assert response.json()["results"][0]["id"] == str(bride.user.pk)

@@ -52,7 +52,23 @@ async def test_a_message_is_acked_to_the_sender_and_delivered_to_the_other_membe
     assert new["message"] == ack["message"]
     assert new["message"]["body"] == "Namaskaram"
     assert await nothing_more(bride_ws, "message.ack")  # the receiver gets no ack
+    assert await nothing_more(groom_phone, "message.ack")  # one ack per device
+    assert await nothing_more(groom_tablet, "message.ack")
     for ws in (groom_phone, groom_tablet, bride_ws):
+        await ws.disconnect()
+
+
+async def test_a_message_sent_over_http_is_acked_to_every_device_of_the_sender():
+    _bride, groom, conversation = await pair()
+    phone, tablet = await socket_for(groom), await socket_for(groom)
+
+    await database_sync_to_async(services.message_send)(
+        sender=groom.user, body="from the web", client_id="http-1", conversation_id=conversation.pk
+    )
+
+    for ws in (phone, tablet):
+        assert (await frames_until(ws, "message.ack"))["client_id"] == "http-1"
+        assert await nothing_more(ws, "message.ack")
         await ws.disconnect()
 
 
