@@ -9,7 +9,9 @@ servers (SIGKILL). The clients behave as the apps must:
   - a sender sends in order, one message in flight; until `message.ack` arrives it sends the
     same `client_id` again (after a reconnect, or when no ack came in time);
   - a receiver keeps the messages it has by id, merges live `message.new` frames, and catches
-    up with `GET messages/{id}?after=<last id>` after every reconnect and once a second;
+    up with `GET messages/{id}?after=<cursor>` after every reconnect and once a second, where
+    the cursor is the last id a catch-up returned: a live frame never moves it, because the
+    frame before it may have been dropped (live delivery is at most once);
   - a dropped connection reconnects to a live server.
 At the end every receiver catches up once more; then the run prints the messages lost (sent,
 never received), duplicated (one client_id under two ids, or stored twice) and out of order
@@ -46,6 +48,7 @@ class Member:
         self.port_index = 0
         self.ws: Any = None
         self.received: dict[int, dict[str, Any]] = {}  # id -> message
+        self.cursor = 0  # the last id a catch-up returned
         self.acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.reconnects = 0
         self.closed = False
@@ -94,7 +97,7 @@ class Member:
             self.received.setdefault(message["id"], message)
 
     async def catch_up(self) -> None:
-        after = max(self.received, default=0)
+        after = self.cursor
         while True:
             page = await asyncio.to_thread(
                 self.get, f"/api/v1/chat/messages/{self.conversation}?after={after}&limit=200"
@@ -104,6 +107,7 @@ class Member:
             for message in page["results"]:
                 self.keep(message)
                 after = max(after, message["id"])
+            self.cursor = after
             if not page["has_more"]:
                 return
 
