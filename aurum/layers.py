@@ -30,10 +30,16 @@ class PubSubLayer(RedisPubSubChannelLayer):
             channel = layer._get_group_channel_name(target) if method == "group_send" else target
             shard = layer._get_shard(channel)
             by_shard.setdefault(id(shard), (shard, []))[1].append((channel, self.serialize(event)))
+        failed: Exception | None = None
         for shard, publishes in by_shard.values():
-            async with shard._lock:
-                shard._ensure_redis()
-                pipe = shard._redis.pipeline(transaction=False)
-                for channel, data in publishes:
-                    pipe.publish(channel, data)
-                await pipe.execute()
+            try:  # a shard that is away keeps only its own events
+                async with shard._lock:
+                    shard._ensure_redis()
+                    pipe = shard._redis.pipeline(transaction=False)
+                    for channel, data in publishes:
+                        pipe.publish(channel, data)
+                    await pipe.execute()
+            except Exception as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed

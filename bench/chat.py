@@ -117,11 +117,13 @@ class Run:
         self.latency: list[float] = []
         self.waiting: dict[str, asyncio.Future[None]] = {}
         self.last_arrival = 0.0
+        self.seen: set[str] = set()
 
     def arrived(self, message_id: str) -> None:
         started = self.sent.get(message_id)
-        if started is None:
-            return
+        if started is None or message_id in self.seen:
+            return  # not ours, or a second arrival: counted once
+        self.seen.add(message_id)
         self.last_arrival = time.perf_counter()
         self.latency.append((self.last_arrival - started) * 1000)
         waiter = self.waiting.pop(message_id, None)
@@ -372,6 +374,7 @@ def main() -> None:
             "rate": rate,
             "delivered": delivered,
             "stored": stored,
+            "sent": len(chat_run.sent),
             "echo_p50": statistics.median(echo_run.latency),
             "chat_p50": statistics.median(chat_run.latency),
             "steady": steady,
@@ -414,7 +417,7 @@ def main() -> None:
         (
             "every message stored once and delivered",
             chosen["stored"],
-            chosen["stored"] == chosen["delivered"],
+            chosen["stored"] == chosen["delivered"] == chosen["sent"],
         ),
     ]
     if chosen["memory"] is not None:

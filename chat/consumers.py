@@ -186,7 +186,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     async def decode_json(self, text_data: str) -> Any:
         try:
             return await super().decode_json(text_data)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past what json.loads takes
             return None
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:

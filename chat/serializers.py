@@ -92,6 +92,12 @@ class MessageOut(serializers.Serializer):
 class MessagesPageOut(serializers.Serializer):
     results = MessageOut(many=True)
     has_more = serializers.BooleanField(help_text="More messages lie beyond this page.")
+    next = serializers.CharField(
+        allow_null=True, help_text="Newer messages (`after=` this page's last), or null."
+    )
+    previous = serializers.CharField(
+        allow_null=True, help_text="Older messages (`before=` this page's first), or null."
+    )
 
 
 class ConversationOut(serializers.Serializer):

@@ -219,16 +219,17 @@ def messages_send(requests: list[SendRequest]) -> list[SendResult]:
             _write(requests, todo, others, results)
         except IntegrityError:
             # The same client_id, stored a moment ago by another device of the sender's
-            # (the unique constraint speaks): settle each request on its own.
-            if len(todo) > 1:
-                for index in todo:
-                    results[index] = messages_send([requests[index]])[0]
-            else:
-                request = requests[todo[0]]
-                first = _stored({(request.sender.pk, request.client_id)})
-                if not first:
-                    raise
-                results[todo[0]] = (next(iter(first.values())), False)
+            # (the unique constraint speaks): write each request on its own. Its checks and
+            # its rate limit are already settled; only the one that clashed returns the first.
+            for index in todo:
+                try:
+                    _write(requests, [index], others, results)
+                except IntegrityError:
+                    request = requests[index]
+                    first = _stored({(request.sender.pk, request.client_id)})
+                    if not first:
+                        raise
+                    results[index] = (next(iter(first.values())), False)
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]
 

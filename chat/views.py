@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
@@ -54,7 +55,29 @@ class MessagesView(APIView):
             before=query.get("before"),
             limit=query["limit"],
         )
-        return Response({"results": [services.message_data(m) for m in messages], "has_more": more})
+        results = [services.message_data(m) for m in messages]
+        return Response(
+            {"results": results, "has_more": more, **_message_links(request, query, messages, more)}
+        )
+
+
+def _message_links(
+    request: Request, query: dict[str, Any], messages: list[Any], more: bool
+) -> dict[str, str | None]:
+    """API.md's `next`/`previous` for a page of messages: `after=` the last one when newer
+    messages follow, `before=` the first one when older ones lie behind."""
+    forward = query.get("after") is not None
+    newer = more if forward else query.get("before") is not None
+    older = bool(messages) if forward else more
+
+    def link(name: str, message_id: int) -> str:
+        params = urlencode({name: message_id, "limit": query["limit"]})
+        return f"{request.build_absolute_uri(request.path)}?{params}"
+
+    return {
+        "next": link("after", messages[-1].id) if messages and newer else None,
+        "previous": link("before", messages[0].id) if messages and older else None,
+    }
 
 
 class SendView(APIView):

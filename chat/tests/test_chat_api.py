@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.services import user_set_active
+from chat import services
 from chat.models import Conversation, Message, MessageRevision, Participant
 from chat.tests.helpers import connected_pair
 from matching import services as matching
@@ -64,6 +65,24 @@ def test_send_then_list_then_catch_up(client_for):
         .json()
     )
     assert [m["id"] for m in back["results"]] == [ids[1]] and back["has_more"] is True
+    assert page["next"] is None and page["previous"] is None  # the latest, and all of it
+
+
+def test_next_and_previous_links_walk_the_whole_history(client_for):
+    bride, groom, conversation = connected_pair()
+    ids = [send(client_for, groom, conversation, client_id=f"m{n}").data["id"] for n in range(5)]
+    client = client_for(bride.user)
+
+    latest = client.get(f"{CHAT}/messages/{conversation.pk}", {"limit": 2}).json()
+    older = client.get(latest["previous"]).json()
+    oldest = client.get(older["previous"]).json()
+    forward = client.get(oldest["next"]).json()
+
+    assert [m["id"] for m in latest["results"]] == ids[3:] and latest["next"] is None
+    assert [m["id"] for m in older["results"]] == ids[1:3]
+    assert [m["id"] for m in oldest["results"]] == ids[:1] and oldest["previous"] is None
+    assert [m["id"] for m in forward["results"]] == ids[1:3] and forward["next"] is not None
+    assert [m["id"] for m in client.get(forward["next"]).json()["results"]] == ids[3:]
 
 
 def test_a_repeated_client_id_returns_the_first_message(client_for):
@@ -374,3 +393,35 @@ def test_an_away_member_hears_of_a_message_by_email_too(
 
     assert [m.to for m in mailoutbox] == [[bride.user.email]]
     assert groom.user.first_name in mailoutbox[0].subject
+
+
+def test_a_batch_that_meets_a_stored_client_id_mid_write_settles_each_send_once(
+    settings, monkeypatch
+):
+    # Another device stored "dup" after this batch looked (the race the unique constraint
+    # settles): the batch is written again one send at a time, with no second check or
+    # rate-limit charge, and "dup" answers with the first message.
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "chat_message": "2/m"}
+    _bride, groom, conversation = connected_pair()
+    first = Message.objects.create(
+        conversation=conversation, sender=groom.user, client_id="dup", body="first"
+    )
+    stored, looks = services._stored, []
+
+    def look(keys):  # the batch's first look comes the moment before "dup" landed
+        looks.append(keys)
+        return {} if len(looks) == 1 else stored(keys)
+
+    monkeypatch.setattr(services, "_stored", look)
+
+    results = services.messages_send(
+        [
+            services.SendRequest(groom.user, "again", "dup", conversation.pk),
+            services.SendRequest(groom.user, "new", "fresh", conversation.pk),
+        ]
+    )
+
+    assert results[0] == (first, False)
+    assert isinstance(results[1], tuple) and results[1][1] is True
+    assert sorted(Message.objects.values_list("client_id", flat=True)) == ["dup", "fresh"]
+    assert len(looks) == 2  # the first look, and the one that found "dup" on the second write

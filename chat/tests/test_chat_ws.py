@@ -72,6 +72,24 @@ async def test_a_message_sent_over_http_is_acked_to_every_device_of_the_sender()
         await ws.disconnect()
 
 
+async def test_sends_in_flight_on_one_socket_are_stored_in_the_order_sent():
+    bride, groom, conversation = await pair()
+    groom_ws, bride_ws = await socket_for(groom), await socket_for(bride)
+
+    for n in range(6):  # none waits for the ack of the one before
+        await groom_ws.send_json_to(send_frame(conversation, body=f"m{n}", client_id=f"o-{n}"))
+    acks = [await frames_until(groom_ws, "message.ack") for _ in range(6)]
+    delivered = [(await frames_until(bride_ws, "message.new"))["message"] for _ in range(6)]
+
+    by_client = {ack["client_id"]: ack["message"]["id"] for ack in acks}
+    assert [by_client[f"o-{n}"] for n in range(6)] == sorted(by_client.values())
+    assert [m["body"] for m in sorted(delivered, key=lambda m: m["id"])] == [
+        f"m{n}" for n in range(6)
+    ]
+    await groom_ws.disconnect()
+    await bride_ws.disconnect()
+
+
 async def test_a_repeated_client_id_is_acked_with_the_first_message_and_not_delivered_again():
     bride, groom, conversation = await pair()
     groom_ws, bride_ws = await socket_for(groom), await socket_for(bride)
@@ -313,8 +331,11 @@ async def test_after_a_block_neither_presence_nor_receipts_reach_the_other():
     await groom_ws.disconnect()
 
 
-@pytest.mark.parametrize("frame", [{"bytes": b"\x00\x01"}, {"text": ""}])
-async def test_binary_and_empty_frames_get_an_error_and_the_socket_stays_open(frame):
+@pytest.mark.parametrize(
+    "frame",
+    [{"bytes": b"\x00\x01"}, {"text": ""}, {"text": "not json"}, {"text": "[" * 100_000}],
+)
+async def test_binary_empty_and_unreadable_frames_get_an_error_and_the_socket_stays_open(frame):
     _bride, groom, _conversation = await pair()
     ws = await socket_for(groom)
 
