@@ -3,6 +3,8 @@ moderator reads when a report says "harassment"."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 
 from aurum.admin_site import ReadOnlyAdminMixin
@@ -22,6 +24,9 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     show_change_link = True
     extra = 0
     max_num = 0
+
+    def get_queryset(self, request: Any) -> Any:
+        return super().get_queryset(request).select_related("sender")  # not a query a row
 
 
 @admin.register(Conversation)
