@@ -1,6 +1,6 @@
 """Chat and calls: the one service HTTP views and WebSocket consumers both go through.
 
-Every send asks `chat_problem` (both active, interest accepted, no block either way), then
+Every send asks `_problems` (the visibility rule both ways, and an accepted interest), then
 writes in one transaction; devices hear of it only after the commit (`aurum.events`).
 """
 
@@ -41,6 +41,7 @@ from matching import selectors as matching_selectors
 from moderation import selectors as moderation_selectors
 from notifications.models import Kind
 from notifications.services import notify
+from profiles import selectors as profile_selectors
 
 EDIT_WINDOW = timedelta(minutes=15)
 
@@ -53,33 +54,33 @@ def _not_found() -> ApiError:
     return ApiError("Not found.", "not_found", 404)
 
 
-def _problems(
-    pairs: set[tuple[Any, Any]], active: dict[Any, bool]
-) -> dict[frozenset[Any], ApiError]:
-    """Why the members of each pair may not talk (chat or call), for the pairs that may not;
-    `active` says whose accounts are active. Every send and call asks this, in two queries
-    however many pairs."""
+def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
+    """Why the members of each pair may not talk (chat or call), for the pairs that may not:
+    each must see the other (the visibility rule: both active, approved, not hidden, not held
+    for review, no block either way) and an interest between them must be accepted. Every send
+    and call asks this, in a few queries however many pairs; accounts and blocks are read
+    afresh (a socket's user was loaded when it connected)."""
+    visible = profile_selectors.visible_pairs(pairs)
     connected = matching_selectors.accepted_pairs(pairs)
-    blocked = moderation_selectors.blocked_pairs(pairs)
+    apart = {(a, b) for a, b in pairs if frozenset((a, b)) not in visible}
+    blocked = moderation_selectors.blocked_pairs(apart) if apart else set()
     problems: dict[frozenset[Any], ApiError] = {}
     for a, b in pairs:
         key = frozenset((a, b))
-        if not (active.get(a) and active.get(b)):
+        if key in blocked:
+            problems[key] = ApiError("You cannot talk to this member.", "blocked", 403)
+        elif key not in visible:
             problems[key] = ApiError("This member is no longer available.", "unavailable", 403)
         elif key not in connected:
             problems[key] = ApiError(
                 "You can talk once an interest between you is accepted.", "not_connected", 403
             )
-        elif key in blocked:
-            problems[key] = ApiError("You cannot talk to this member.", "blocked", 403)
     return problems
 
 
 def chat_problem(a: User, b: User) -> ApiError | None:
-    """Why `a` may not talk to `b` (chat or call), or None when they may. Whether each is
-    active is read afresh (a socket's user was loaded when it connected)."""
-    active = dict(User.objects.filter(pk__in=[a.pk, b.pk]).values_list("pk", "is_active"))
-    return _problems({(a.pk, b.pk)}, active).get(frozenset((a.pk, b.pk)))
+    """Why `a` may not talk to `b` (chat or call), or None when they may."""
+    return _problems({(a.pk, b.pk)}).get(frozenset((a.pk, b.pk)))
 
 
 def _check(a: User, b: User) -> None:
@@ -207,9 +208,7 @@ def messages_send(requests: list[SendRequest]) -> list[SendResult]:
             results[index] = (first, False)
     others = _resolve(requests, _pending(results), results)
     todo = _pending(results)
-    members = {requests[i].sender.pk for i in todo} | {others[i] for i in todo}
-    active = dict(User.objects.filter(pk__in=members).values_list("pk", "is_active"))
-    problems = _problems({(requests[i].sender.pk, others[i]) for i in todo}, active)
+    problems = _problems({(requests[i].sender.pk, others[i]) for i in todo})
     for index in todo:
         results[index] = problems.get(frozenset((requests[index].sender.pk, others[index])))
     _rate_limit(requests, _pending(results), results)
@@ -544,10 +543,10 @@ def presences_of(user_ids: list[Any]) -> list[dict[str, Any]]:
 
 
 def _contacts(user: User) -> list[Any]:
-    """Members who may see my presence: an accepted interest with me, no block either way."""
+    """Members who may see my presence: those I may talk to (`_problems`)."""
     contacts = matching_selectors.contacts_of(user)
-    blocked = moderation_selectors.blocked_pairs({(user.pk, other) for other in contacts})
-    return [other for other in contacts if frozenset((user.pk, other)) not in blocked]
+    problems = _problems({(user.pk, other) for other in contacts})
+    return [other for other in contacts if frozenset((user.pk, other)) not in problems]
 
 
 def _announce_presence(user: User, contacts: list[Any] | None = None) -> None:

@@ -11,8 +11,8 @@ class ModerationConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from moderation.selectors import hidden_from
+        from moderation.selectors import hidden_from, hidden_pairs
         from profiles.selectors import register_visibility_exclusion
 
         # The one visibility rule lives in profiles; blocks and review holds plug into it.
-        register_visibility_exclusion(hidden_from)
+        register_visibility_exclusion(hidden_from, hidden_pairs)

@@ -40,6 +40,18 @@ def hidden_from(viewer: User) -> Q:
     )
 
 
+def hidden_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
+    """`hidden_from` for many pairs at once: those with a block either way, or a member held
+    for review. Registered with it (moderation/apps.py)."""
+    members = {member for pair in pairs for member in pair}
+    held = set(
+        Report.objects.filter(
+            status=ReportStatus.PENDING, flagged=True, reported_id__in=members
+        ).values_list("reported_id", flat=True)
+    )
+    return blocked_pairs(pairs) | {frozenset(pair) for pair in pairs if held.intersection(pair)}
+
+
 def blocks_of(*, viewer: User) -> QuerySet[Block]:
     return Block.objects.filter(blocker=viewer).select_related("blocked")
 

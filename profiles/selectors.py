@@ -26,13 +26,20 @@ VisibilityExclusion = Callable[[User], Q]
 # and the viewer opens (an accepted interest); asked for a whole list at once.
 ContactGrant = Callable[[User, list[Any]], set[Any]]
 
+# The same exclusion for many pairs of member ids at once: the pairs it keeps apart.
+PairExclusion = Callable[[set[tuple[Any, Any]]], set[frozenset[Any]]]
+
 _visibility_exclusions: list[VisibilityExclusion] = []
+_pair_exclusions: list[PairExclusion] = []
 _contact_grants: list[ContactGrant] = []
 
 
-def register_visibility_exclusion(rule: VisibilityExclusion) -> None:
+def register_visibility_exclusion(rule: VisibilityExclusion, pairs: PairExclusion) -> None:
+    """`rule` for one viewer's lists, `pairs` the same rule for many pairs (chat, calls);
+    a test holds the two forms of the whole rule equal."""
     if rule not in _visibility_exclusions:
         _visibility_exclusions.append(rule)
+        _pair_exclusions.append(pairs)
 
 
 def register_contact_grant(rule: ContactGrant) -> None:
@@ -126,6 +133,23 @@ def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
     for exclusion in _visibility_exclusions:
         condition &= ~exclusion(viewer)
     return Profile.objects.filter(condition)
+
+
+def visible_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
+    """The pairs of member ids whose members each see the other (`visible_profiles` both
+    ways), for many pairs at once: one query for the members, one per registered exclusion."""
+    members = {member for pair in pairs for member in pair}
+    if not members:
+        return set()
+    listed = set(
+        Profile.objects.filter(LISTED, user_id__in=members, user__is_active=True).values_list(
+            "user_id", flat=True
+        )
+    )
+    kept = {frozenset((a, b)) for a, b in pairs if a != b and a in listed and b in listed}
+    for exclusion in _pair_exclusions if kept else ():
+        kept -= exclusion({tuple(pair) for pair in kept})  # type: ignore[misc]
+    return kept
 
 
 def can_see(*, viewer: User, owner: User) -> bool:

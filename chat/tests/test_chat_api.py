@@ -18,8 +18,10 @@ from chat import services
 from chat.models import Conversation, Message, MessageRevision, Participant
 from chat.tests.helpers import connected_pair
 from matching import services as matching
+from moderation.models import Report, ReportStatus
 from moderation.services import block_create
 from notifications.models import Notification
+from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
 pytestmark = pytest.mark.django_db
@@ -286,6 +288,31 @@ def test_who_may_not_send(client_for):
     assert not_mine.status_code == 404
     assert garbage.status_code == 404
     assert not_accepted.status_code == 403 and not_accepted.json()["code"] == "not_connected"
+    assert Message.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda bride: Profile.objects.filter(pk=bride.pk).update(is_hidden=True),
+        lambda bride: Profile.objects.filter(pk=bride.pk).update(verification_status="Pending"),
+        lambda bride: Report.objects.create(
+            reporter=make_groom().user,
+            reported=bride.user,
+            reason="fake_profile",
+            status=ReportStatus.PENDING,
+            flagged=True,
+        ),
+    ],
+    ids=["hidden", "unapproved", "held_for_review"],
+)
+def test_a_member_the_visibility_rule_hides_cannot_be_written_to(client_for, change):
+    bride, groom, conversation = connected_pair()
+    change(bride)
+
+    refused = send(client_for, groom, conversation)
+
+    assert refused.status_code == 403 and refused.json()["code"] == "unavailable"
     assert Message.objects.count() == 0
 
 

@@ -264,14 +264,23 @@ def test_visibility_exclusion_seam_hides_both_ways(client_for):
         pair = {bride.user_id, groom.user_id}
         return Q(user_id__in=pair - {viewer.pk}) if viewer.pk in pair else Q(pk__in=[])
 
-    selectors.register_visibility_exclusion(blocked)
+    def blocked_pairs(pairs):
+        pair = frozenset((bride.user_id, groom.user_id))
+        return {pair} & {frozenset(p) for p in pairs}
+
+    pair = (groom.user_id, bride.user_id)
+    assert selectors.visible_pairs({pair}) == {frozenset(pair)}
+    selectors.register_visibility_exclusion(blocked, blocked_pairs)
     try:
         there = client_for(groom.user).get(detail(bride.user_id)).status_code
         back = client_for(bride.user).get(detail(groom.user_id)).status_code
+        apart = selectors.visible_pairs({pair})
     finally:
         selectors._visibility_exclusions.remove(blocked)
+        selectors._pair_exclusions.remove(blocked_pairs)
 
     assert there == back == 404
+    assert apart == set()
 
 
 # --- dashboard --------------------------------------------------------------------------------
