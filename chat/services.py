@@ -80,7 +80,11 @@ def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
 
 def chat_problem(a: User, b: User) -> ApiError | None:
     """Why `a` may not talk to `b` (chat or call), or None when they may."""
-    return _problems({(a.pk, b.pk)}).get(frozenset((a.pk, b.pk)))
+    return _problem(a.pk, b.pk)
+
+
+def _problem(a_id: Any, b_id: Any) -> ApiError | None:
+    return _problems({(a_id, b_id)}).get(frozenset((a_id, b_id)))
 
 
 def _check(a: User, b: User) -> None:
@@ -447,11 +451,16 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     moved = Participant.objects.filter(
         conversation=conversation, user=user, last_read_id__lt=mark
     ).update(last_read_id=mark, notified=False)
-    other = User.objects.filter(pk=other_member_id(conversation, user.pk)).first()
-    may_tell = other is not None and chat_problem(user, other) is None
-    if moved and may_tell and settings_of(user).read_receipts:
+    if not moved:  # already read that far: nothing to tell
+        return (
+            Participant.objects.filter(conversation=conversation, user=user)
+            .values_list("last_read_id", flat=True)
+            .get()
+        )
+    other_id = other_member_id(conversation, user.pk)
+    if settings_of(user).read_receipts and _problem(user.pk, other_id) is None:
         events.send_to_user(
-            other.pk,
+            other_id,
             {
                 "type": "read",
                 "conversation_id": str(conversation.pk),
@@ -459,20 +468,18 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
                 "up_to_id": mark,
             },
         )
-    return (
-        Participant.objects.filter(conversation=conversation, user=user)
-        .values_list("last_read_id", flat=True)
-        .get()
-    )
+    return mark
 
 
 def typing(*, user: User, conversation_id: Any) -> None:
     """Never stored: only the other member's devices hear it, at once."""
     conversation = conversation_of(user=user, conversation_id=conversation_id)
-    other = _member(other_member_id(conversation, user.pk))
-    _check(user, other)
+    other_id = other_member_id(conversation, user.pk)
+    problem = _problem(user.pk, other_id)
+    if problem is not None:
+        raise problem
     events.send_to_user(
-        other.pk,
+        other_id,
         {"type": "typing", "conversation_id": str(conversation.pk), "user_id": str(user.pk)},
     )
 
