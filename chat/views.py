@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -110,7 +111,8 @@ class ReadView(APIView):
         mark = services.messages_read(
             user=request.user, conversation_id=conversation_id, up_to_id=data["up_to_id"]
         )
-        return Response({"conversation_id": conversation_id, "last_read_id": mark})
+        # The id in its usual form, however the path wrote it (the service found it already).
+        return Response({"conversation_id": str(uuid.UUID(conversation_id)), "last_read_id": mark})
 
 
 class MessageView(APIView):
