@@ -210,11 +210,14 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         serializer_class, handler = self.frames[kind]
         data = content
         if serializer_class is not None:
-            try:
-                data = _validator(serializer_class).run_validation(content)
-            except drf.ValidationError as exc:
-                await self.send_json(_error("invalid", _first_message(exc.detail)))
-                return
+            quick = getattr(serializer_class, "quick_validation", None)
+            data = quick(content) if quick is not None else None
+            if data is None:
+                try:
+                    data = _validator(serializer_class).run_validation(content)
+                except drf.ValidationError as exc:
+                    await self.send_json(_error("invalid", _first_message(exc.detail)))
+                    return
         await self.answering(kind, getattr(self, handler), data)
 
     async def answering(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 from django.conf import settings
@@ -45,8 +47,53 @@ class SendIn(StrictSerializer):
         return attrs
 
 
+_CLIENT_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_CLIENT_ID}}}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SEND_FIELDS = frozenset({"type", "conversation_id", "recipient_id", "body", "client_id"})
+
+
 class FrameSendIn(SendIn):
     type = serializers.CharField()
+
+    @staticmethod
+    def quick_validation(data: dict[str, Any]) -> dict[str, Any] | None:
+        """The plain `message.send` frame (strings where strings go, nothing to trim or
+        convert) accepted without DRF's machinery, which took a tenth of a chat server's time;
+        the same validated data `run_validation` gives. None for anything else: the
+        serializer then judges it and words the error. A test holds the two to agreement."""
+        if not (data.keys() <= _SEND_FIELDS and data.get("type") == "message.send"):
+            return None
+        body, client_id = data.get("body"), data.get("client_id")
+        if not (
+            isinstance(body, str)
+            and len(body) <= MAX_BODY
+            and body.strip()
+            and "\x00" not in body
+            and (body.isascii() or _SURROGATE.search(body) is None)
+            and isinstance(client_id, str)
+            and _CLIENT_ID.fullmatch(client_id)
+        ):
+            return None
+        conversation_id, recipient_id = data.get("conversation_id"), data.get("recipient_id")
+        valid: dict[str, Any] = {}
+        if isinstance(conversation_id, str) and "recipient_id" not in data:
+            try:
+                valid["conversation_id"] = uuid.UUID(hex=conversation_id)
+            except ValueError:
+                return None
+        elif (
+            isinstance(recipient_id, str)
+            and "conversation_id" not in data
+            and 0 < len(recipient_id) <= 40
+            and recipient_id == recipient_id.strip()
+            and recipient_id.isascii()
+            and "\x00" not in recipient_id
+        ):
+            valid["recipient_id"] = recipient_id
+        else:
+            return None
+        valid.update(body=body, client_id=client_id, type="message.send")
+        return valid
 
 
 class EditIn(StrictSerializer):
