@@ -64,11 +64,16 @@ class Message(models.Model):
     its row lock), so it is the catch-up cursor."""
 
     id = models.BigAutoField(primary_key=True)
+    # No index of their own: message_conversation_idx and the unique (sender, client_id)
+    # lead with them, and every index is one more write on each message stored.
     conversation = models.ForeignKey(
-        Conversation, on_delete=models.CASCADE, related_name="messages"
+        Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
     sender = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_messages"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="chat_messages",
+        db_index=False,
     )
     client_id = models.CharField(max_length=MAX_CLIENT_ID)
     body = models.TextField(max_length=MAX_BODY)
