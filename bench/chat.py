@@ -1,6 +1,7 @@
 """Chat through real server processes and Redis, against its floors, in one run.
 
-    .venv/bin/python bench/chat.py [--pairs 50] [--messages 3000] [--layers pubsub,core]
+    .venv/bin/python bench/chat.py [--pairs 50] [--messages 10000] [--rounds 3]
+                                   [--layers pubsub,core] [--idle 1000]
 
 Needs PostgreSQL and Redis: DATABASE_URL defaults to the `aurum_bench_chat` database on
 127.0.0.1 (created if missing), REDIS_URL to Redis database 13. Members come in pairs with an
@@ -8,7 +9,8 @@ accepted interest, made once and reused.
 
 For each channel layer asked (channels-redis's pub/sub layer and its core layer), two server
 processes run the app; in every pair one member is connected to each server, so every message
-crosses processes through Redis. Measured, one after the other:
+crosses processes through Redis. Measured, one after the other (echo and chat take turns for
+`--rounds` rounds and are compared by their medians):
   floor  Redis: a raw pub/sub round trip (redis-py), p50, and its throughput
   floor  layer: the same clients echoing frames through the channel layer, no database
          (bench/echo_asgi.py on two processes of its own): the layer's ceiling
@@ -309,7 +311,8 @@ async def idle(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--pairs", type=int, default=50)
-    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--messages", type=int, default=10000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--layers", default="pubsub,core")
     parser.add_argument("--idle", type=int, default=1000)
     args = parser.parse_args()
@@ -333,9 +336,13 @@ def main() -> None:
         "REDIS_URL": redis_url,
         "RATE_CHAT_MESSAGE": "100000000/m",  # the benchmark measures throughput, not the limit
     }
-    print(f"machine: {machine()}; PostgreSQL + Redis; two uvicorn processes per layer")
     print(
-        f"pairs talking: {len(talking)}, {WINDOW} in flight each; {args.messages} messages per run"
+        f"machine: {machine()}; PostgreSQL + Redis; two uvicorn processes each for echo and"
+        " chat, per layer (no per-message deflate, as under daphne)"
+    )
+    print(
+        f"pairs talking: {len(talking)}, {WINDOW} in flight each; {args.messages} messages per"
+        f" run, {args.rounds} rounds"
     )
     trip, redis_rate = asyncio.run(redis_floor(redis_url, args.messages))
     print(f"floor  Redis pub/sub: round trip p50 {trip:.2f} ms; {redis_rate:,.0f} msg/s")
@@ -345,25 +352,33 @@ def main() -> None:
         with (
             server_process(layer_env, "bench.echo_asgi:application") as (e1, _),
             server_process(layer_env, "bench.echo_asgi:application") as (e2, _),
+            server_process(layer_env) as (c1, server1),
+            server_process(layer_env) as (c2, _),
         ):
-            ceiling, _, echo_run = asyncio.run(
-                throughput(
-                    talking, (f"ws://127.0.0.1:{e1}", f"ws://127.0.0.1:{e2}"), "echo", args.messages
-                )
-            )
-        with server_process(layer_env) as (c1, server1), server_process(layer_env) as (c2, _):
+            echo_urls = (f"ws://127.0.0.1:{e1}", f"ws://127.0.0.1:{e2}")
             urls = (f"ws://127.0.0.1:{c1}", f"ws://127.0.0.1:{c2}")
-            stored_before = Message.objects.count()
-            rate, delivered, chat_run = asyncio.run(
-                throughput(talking, urls, "chat", args.messages)
-            )
-            stored = Message.objects.count() - stored_before
+            # Echo and chat take turns, round after round, and each is judged by its median:
+            # one short run of either swings with what else the two cores are doing.
+            ceilings, rates, echo_runs, chat_runs = [], [], [], []
+            stored = 0
+            for round_ in range(args.rounds):
+                ceiling, _, echo_run = asyncio.run(
+                    throughput(talking, echo_urls, "echo", args.messages)
+                )
+                stored_before = Message.objects.count()
+                rate, _, chat_run = asyncio.run(throughput(talking, urls, "chat", args.messages))
+                stored += Message.objects.count() - stored_before
+                ceilings.append(ceiling)
+                rates.append(rate)
+                echo_runs.append(echo_run)
+                chat_runs.append(chat_run)
+                print(
+                    f"layer {layer} round {round_ + 1}: echo {ceiling:,.0f} msg/s,"
+                    f" chat {rate:,.0f} msg/s = {rate / ceiling:.0%}",
+                    flush=True,
+                )
+            ceiling, rate = statistics.median(ceilings), statistics.median(rates)
             steady, steady_total = asyncio.run(paced(talking, urls, "chat", 300, 10))
-            print(
-                f"layer {layer}: chat {rate:,.0f} msg/s; at 300 msg/s p99"
-                f" {percentile(steady.latency, 99):.1f} ms",
-                flush=True,
-            )
             memory = (
                 asyncio.run(idle(pairs, urls[0], args.idle, server1.pid))
                 if layer == "pubsub" and args.idle
@@ -372,25 +387,25 @@ def main() -> None:
         results[layer] = {
             "ceiling": ceiling,
             "rate": rate,
-            "delivered": delivered,
+            "delivered": sum(len(run.latency) for run in chat_runs),
             "stored": stored,
-            "sent": len(chat_run.sent),
-            "echo_p50": statistics.median(echo_run.latency),
-            "chat_p50": statistics.median(chat_run.latency),
+            "sent": sum(len(run.sent) for run in chat_runs),
+            "echo_lost": sum(len(run.sent) - len(run.latency) for run in echo_runs),
+            "echo_p50": statistics.median(x for run in echo_runs for x in run.latency),
+            "chat_p50": statistics.median(x for run in chat_runs for x in run.latency),
             "steady": steady,
             "steady_total": steady_total,
             "memory": memory,
         }
-        print(f"layer {layer}:")
+        print(f"layer {layer} (medians of {args.rounds} rounds):")
         echo_p50 = results[layer]["echo_p50"]
-        echo_lost = len(echo_run.sent) - len(echo_run.latency)
         print(
             f"  floor  layer echo (no database): {ceiling:,.0f} msg/s, p50 {echo_p50:.1f} ms,"
-            f" {echo_lost} frames lost"
+            f" {results[layer]['echo_lost']} frames lost"
         )
         print(
             f"  chat   {rate:,.0f} msg/s stored and delivered ({stored} stored,"
-            f" {delivered} delivered of {args.messages // len(talking) * len(talking)}),"
+            f" {results[layer]['delivered']} delivered of {results[layer]['sent']}),"
             f" p50 {results[layer]['chat_p50']:.1f} ms = {rate / ceiling:.0%} of the ceiling"
         )
         lat = steady.latency

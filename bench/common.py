@@ -85,6 +85,9 @@ def server_process(
             "--timeout-graceful-shutdown",
             "2",
             "--no-access-log",
+            # WebSocket frames uncompressed, as daphne (make run, the Dockerfile) sends them.
+            "--ws-per-message-deflate",
+            "false",
         ],
         cwd=ROOT,
         env={**os.environ, **env},
