@@ -77,6 +77,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     profile_code = models.CharField(max_length=12, unique=True, editable=False)
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    deleted_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set when the member deleted their account: what stays is anonymous.",
+    )
 
     objects: ClassVar[UserManager] = UserManager()
 
@@ -88,7 +93,9 @@ class User(AbstractBaseUser, PermissionsMixin):
         ordering = ("-date_joined",)
         constraints = [
             models.CheckConstraint(
-                condition=Q(email__isnull=False) | Q(phone__isnull=False),
+                condition=Q(email__isnull=False)
+                | Q(phone__isnull=False)
+                | Q(deleted_at__isnull=False),
                 name="user_email_or_phone",
             ),
             models.CheckConstraint(
@@ -173,6 +180,7 @@ class AuditAction(models.TextChoices):
     REPORT_RESOLUTION = "report_resolution", "Report resolved"
     SUSPENSION = "suspension", "Account suspended"
     REACTIVATION = "reactivation", "Account reactivated"
+    ACCOUNT_DELETED = "account_deleted", "Account deleted by the member"
 
 
 class ImmutableError(Exception):
@@ -185,6 +193,11 @@ class AuditLogQuerySet(models.QuerySet["AuditLog"]):
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableError("Audit records cannot be deleted.")
+
+    def forget_addresses(self) -> int:
+        """The one change audit records take: when a member deletes their account, the
+        addresses they acted from go (the records stay, with an anonymous actor)."""
+        return super().update(ip=None)
 
 
 class AuditLog(models.Model):

@@ -113,3 +113,8 @@ class MfaCodeSerializer(StrictSerializer):
 
 class MfaDisableSerializer(MfaCodeSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
+
+
+class AccountDeleteIn(StrictSerializer):
+    password = serializers.CharField(trim_whitespace=False, max_length=256)
+    mfa_code = serializers.CharField(required=False, max_length=12)

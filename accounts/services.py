@@ -27,7 +27,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import selectors
+from accounts import privacy, selectors
 from accounts.models import (
     MODERATORS_GROUP,
     AuditAction,
@@ -493,6 +493,18 @@ def password_change(
         _end_other_sessions(
             user=user, keep_session_id=session_id, action=AuditAction.PASSWORD_CHANGE, ip=ip
         )
+
+
+def account_delete(*, user: User, password: str, mfa_code: str | None = None) -> None:
+    """The member deletes their account (`accounts.privacy.member_erase`), having proved it is
+    them: the password, and the authenticator code when MFA is on. Staff accounts are closed
+    by an admin instead."""
+    if user.is_staff:
+        raise ApiError("Staff accounts are closed by an admin.", "staff_account", 403)
+    if not user.check_password(password):
+        raise serializers.ValidationError({"password": ["The password is wrong."]})
+    _check_mfa(user=user, mfa_code=mfa_code)
+    privacy.member_erase(user)
 
 
 def password_set_by_staff(*, actor: User, user: User, ip: str | None = None) -> None:

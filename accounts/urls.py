@@ -10,6 +10,7 @@ urlpatterns = [
     path("refresh", views.RefreshView.as_view(), name="refresh"),
     path("logout", views.LogoutView.as_view(), name="logout"),
     path("me", views.MeView.as_view(), name="me"),
+    path("me/export", views.MeExportView.as_view(), name="me-export"),
     path("otp/send", views.OtpSendView.as_view(), name="otp-send"),
     path("otp/verify", views.OtpVerifyView.as_view(), name="otp-verify"),
     path("password/reset/request", views.PasswordResetRequestView.as_view(), name="reset-request"),

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, serializers, services
+from accounts import privacy, selectors, serializers, services
 from accounts.models import User
 from aurum import ratelimit
 from aurum.net import client_ip
@@ -108,6 +108,36 @@ class MeView(APIView):
     @extend_schema(tags=TAG, responses={200: serializers.UserSerializer})
     def get(self, request: Request) -> Response:
         return Response(serializers.UserSerializer(request.user).data)
+
+    @extend_schema(
+        tags=TAG,
+        summary="Delete my account",
+        description="Removes the profile, photos (from storage too), interests, shortlists, "
+        "visits, blocks, devices, notifications and sessions; the account stays as an "
+        "anonymous 'Deleted member', so the other member of a conversation keeps its "
+        "messages. Needs the password, and the authenticator code when MFA is on.",
+        request=serializers.AccountDeleteIn,
+        responses=NO_CONTENT,
+    )
+    def delete(self, request: Request) -> Response:
+        ratelimit.enforce(request, "account_delete_user", str(request.user.pk))
+        data = _validated(serializers.AccountDeleteIn, request)
+        services.account_delete(user=request.user, **data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MeExportView(APIView):
+    @extend_schema(
+        tags=TAG,
+        summary="A copy of everything Aurum holds on me",
+        description="One JSON object, part by part (account, profile, photos as signed URLs, "
+        "interests, shortlists, visits, blocks, reports filed, conversations and the "
+        "messages I sent, calls, notifications, devices, preferences).",
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    def get(self, request: Request) -> Response:
+        ratelimit.enforce(request, "account_export_user", str(request.user.pk))
+        return Response(privacy.member_export(request.user))
 
 
 class OtpSendView(PublicView):

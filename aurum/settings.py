@@ -218,6 +218,10 @@ _RATE_DEFAULTS = {
     "password_reset_identifier": "5/h",
     "password_reset_ip": "30/h",
     "mfa_verify_user": "10/15m",
+    # Guessing the password (or a code) of a signed-in account to delete it.
+    "account_delete_user": "5/h",
+    # A full copy of a member's data is a heavy read.
+    "account_export_user": "10/h",
     # Reports a member may file: enough for real trouble, too few to flood the moderators.
     "report_user": "20/d",
     # Chat messages a member may send: brisk typing passes, a flood does not.

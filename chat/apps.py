@@ -14,6 +14,10 @@ class ChatConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from accounts.privacy import register_member_data
+        from chat import privacy
+
+        register_member_data("chat", export=privacy.export, erase=privacy.erase)
         from chat import receivers
         from chat.selectors import recent_chats
         from profiles.selectors import register_dashboard_part

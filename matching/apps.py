@@ -7,6 +7,10 @@ class MatchingConfig(AppConfig):
     moderator_permissions = ("matching.view_interest",)
 
     def ready(self) -> None:
+        from accounts.privacy import register_member_data
+        from matching import privacy
+
+        register_member_data("matching", export=privacy.export, erase=privacy.erase)
         from matching import receivers
         from matching.selectors import accepted_among, interest_counts, recommendations
         from profiles.selectors import register_contact_grant, register_dashboard_part

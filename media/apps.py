@@ -11,6 +11,10 @@ class MediaConfig(AppConfig):
     moderator_permissions = ("media.view_photo", "media.change_photo")
 
     def ready(self) -> None:
+        from accounts.privacy import register_member_data
+        from media import privacy
+
+        register_member_data("photos", export=privacy.export, erase=privacy.erase)
         from django.db.models import Exists, OuterRef
         from django.db.models.signals import post_delete
 

@@ -11,6 +11,10 @@ class ModerationConfig(AppConfig):
     )
 
     def ready(self) -> None:
+        from accounts.privacy import register_member_data
+        from moderation import privacy
+
+        register_member_data("moderation", export=privacy.export, erase=privacy.erase)
         from moderation.selectors import hidden_from, hidden_pairs
         from profiles.selectors import register_visibility_exclusion
 

@@ -1,0 +1,113 @@
+"""A member's rights over their data (India's DPDP Act 2023, the GDPR): a copy of everything
+Aurum holds on them, and erasure.
+
+Each app says what it holds on a member and how it goes (`register_member_data`, from its
+AppConfig.ready), so accounts knows no other app's models. Export gathers every part; erasure
+runs every part in one transaction, then anonymises the account itself, which stays as the
+"deleted member" that other members' conversations and the audit log still point at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+
+from accounts.models import AuditAction, AuditLog, OneTimeCode, User
+from aurum import events
+
+DELETED_NAME = "Deleted member"
+
+
+@dataclass(frozen=True)
+class MemberData:
+    name: str
+    export: Callable[[User], Any]
+    erase: Callable[[User], None] | None
+
+
+_parts: dict[str, MemberData] = {}
+
+
+def register_member_data(
+    name: str, *, export: Callable[[User], Any], erase: Callable[[User], None] | None = None
+) -> None:
+    """`export(user)` returns the part's data (JSON-ready: DRF's encoder takes UUIDs and
+    times); `erase(user)` removes what must go when the member deletes their account (None:
+    the part keeps what it holds, anonymous once the account is)."""
+    _parts[name] = MemberData(name, export, erase)
+
+
+def member_parts() -> list[str]:
+    return ["account", *_parts]
+
+
+def member_export(user: User) -> dict[str, Any]:
+    """Everything Aurum holds on `user`, part by part."""
+    data: dict[str, Any] = {"account": _account(user)}
+    for part in _parts.values():
+        data[part.name] = part.export(user)
+    return data
+
+
+def _account(user: User) -> dict[str, Any]:
+    return {
+        "id": user.pk,
+        "email": user.email,
+        "phone": user.phone,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "role": user.role,
+        "is_active": user.is_active,
+        "admin_approved": user.admin_approved,
+        "profile_code": user.profile_code,
+        "date_joined": user.date_joined,
+        "mfa_enabled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "sessions": list(
+            OutstandingToken.objects.filter(user=user)
+            .order_by("created_at")
+            .values("created_at", "expires_at", revoked_at=F("blacklistedtoken__blacklisted_at"))
+        ),
+        "activity": list(
+            AuditLog.objects.filter(actor=user)
+            .order_by("created_at")
+            .values("action", "created_at", "ip", "target_type", "target_id", "metadata")
+        ),
+    }
+
+
+def member_erase(user: User) -> None:
+    """Every part's erasure, then the account's own: sign-in material gone, the account
+    anonymous and closed, the addresses in its audit records forgotten, and a record that it
+    happened. Open sockets close once it commits."""
+    with transaction.atomic():
+        for part in _parts.values():
+            if part.erase is not None:
+                part.erase(user)
+        OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows too
+        OneTimeCode.objects.filter(user=user).delete()
+        TOTPDevice.objects.filter(user=user).delete()
+        user.email = None
+        user.phone = None
+        user.first_name = DELETED_NAME
+        user.last_name = ""
+        user.set_unusable_password()
+        user.is_active = False
+        user.admin_approved = False
+        user.deleted_at = timezone.now()
+        user.save()
+        AuditLog.objects.filter(actor=user).forget_addresses()
+        AuditLog.objects.create(
+            actor=user,
+            actor_label=f"{user.profile_code} (deleted)",
+            action=AuditAction.ACCOUNT_DELETED,
+            target_type=user._meta.label_lower,
+            target_id=str(user.pk),
+        )
+        events.send_to_user(user.pk, {"type": "session.revoked"})

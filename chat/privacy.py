@@ -1,0 +1,65 @@
+"""What chat holds on a member, for `accounts.privacy`. Conversations, the messages sent in
+them and calls are also the other member's: they stay when a member deletes their account,
+shown as from a deleted member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from accounts.models import User
+from chat.models import Call, ChatSettings, Connection, Message, Participant
+from chat.services import other_member_id
+
+
+def export(user: User) -> dict[str, Any]:
+    participations = Participant.objects.filter(user=user).select_related("conversation")
+    return {
+        "conversations": [
+            {
+                "id": p.conversation.pk,
+                "other_user_id": other_member_id(p.conversation, user.pk),
+                "created_at": p.conversation.created_at,
+                "last_read_id": p.last_read_id,
+            }
+            for p in participations.order_by("conversation__created_at")
+        ],
+        "messages_sent": list(
+            Message.objects.filter(sender=user)
+            .order_by("id")
+            .values(
+                "id",
+                "conversation_id",
+                "client_id",
+                "body",
+                "created_at",
+                "edited_at",
+                "deleted_at",
+            )
+        ),
+        "calls": list(
+            Call.objects.filter(Q(caller=user) | Q(callee=user))
+            .order_by("created_at")
+            .values(
+                "id",
+                "caller_id",
+                "callee_id",
+                "media",
+                "status",
+                "end_reason",
+                "created_at",
+                "answered_at",
+                "ended_at",
+            )
+        ),
+        "settings": ChatSettings.objects.filter(user=user)
+        .values("read_receipts", "show_last_seen", "last_seen_at")
+        .first(),
+    }
+
+
+def erase(user: User) -> None:
+    ChatSettings.objects.filter(user=user).delete()
+    Connection.objects.filter(user=user).delete()
+    Participant.objects.filter(user=user).delete()

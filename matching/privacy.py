@@ -1,0 +1,50 @@
+"""What matching holds on a member, for `accounts.privacy`. Another member's list of who
+shortlisted or ignored them is theirs, not this member's: export leaves it out, erasure
+removes it with the rest."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Q
+
+from accounts.models import User
+from matching.models import Ignore, Interest, ProfileVisit, Shortlist
+
+
+def export(user: User) -> dict[str, Any]:
+    interests = Interest.objects.filter(Q(sender=user) | Q(receiver=user)).order_by("created_at")
+    return {
+        "interests": list(
+            interests.values(
+                "id", "sender_id", "receiver_id", "status", "message", "decided_at", "created_at"
+            )
+        ),
+        "shortlisted": list(
+            Shortlist.objects.filter(owner=user)
+            .order_by("created_at")
+            .values("target_id", "created_at")
+        ),
+        "ignored": list(
+            Ignore.objects.filter(owner=user)
+            .order_by("created_at")
+            .values("target_id", "created_at")
+        ),
+        "profiles_visited": list(
+            ProfileVisit.objects.filter(viewer=user)
+            .order_by("created_at")
+            .values("owner_id", "day", "created_at")
+        ),
+        "visitors": list(
+            ProfileVisit.objects.filter(owner=user)
+            .order_by("created_at")
+            .values("viewer_id", "day", "created_at")
+        ),
+    }
+
+
+def erase(user: User) -> None:
+    Interest.objects.filter(Q(sender=user) | Q(receiver=user)).delete()
+    Shortlist.objects.filter(Q(owner=user) | Q(target=user)).delete()
+    Ignore.objects.filter(Q(owner=user) | Q(target=user)).delete()
+    ProfileVisit.objects.filter(Q(viewer=user) | Q(owner=user)).delete()
