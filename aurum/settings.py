@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "aurum.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -432,16 +433,25 @@ ADMIN_TIME_ZONE = env("ADMIN_TIME_ZONE", "Asia/Kolkata")
 USE_I18N = True
 USE_TZ = True
 
+# JSON lines in production (one object a line, for a log collector), plain text in dev; both
+# carry the request id and pass through aurum.logs' scrubbing (no tokens, emails, phones).
+LOG_FORMAT = env("LOG_FORMAT", "json" if AURUM_ENV == "prod" else "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_tokens": {"()": "aurum.logfilters.RedactTokens"}},
+    "formatters": {
+        "json": {"()": "aurum.logs.JsonFormatter"},
+        "plain": {"()": "aurum.logs.PlainFormatter"},
+    },
+    "filters": {
+        "redact_tokens": {"()": "aurum.logfilters.RedactTokens"},
+        "request_id": {"()": "aurum.logs.RequestIdFilter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_tokens"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_tokens", "request_id"],
         }
     },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
@@ -453,5 +463,7 @@ LOGGING = {
             "level": env("LOG_LEVEL", "INFO"),
             "propagate": False,
         },
+        # One line per request from aurum.logs; Django's own 4xx lines would repeat it.
+        "django.request": {"level": "ERROR"},
     },
 }
