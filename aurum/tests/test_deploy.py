@@ -1,0 +1,90 @@
+"""deploy/: the nginx site passes `nginx -t` as shipped (with a throwaway certificate in place
+of the real one), and the systemd unit starts the app's real ASGI entry point with flags
+uvicorn knows."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+@pytest.fixture
+def nginx() -> str:
+    found = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if found is None:
+        pytest.skip("needs Debian's nginx-light (apt-get install)")
+    return found
+
+
+def test_the_nginx_site_is_valid(nginx, tmp_path):
+    subprocess.run(
+        [
+            shutil.which("openssl") or "/usr/bin/openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=api.aurum.example",
+            "-keyout",
+            tmp_path / "key.pem",
+            "-out",
+            tmp_path / "cert.pem",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    site = (DEPLOY / "nginx" / "aurum.conf").read_text()
+    site = site.replace(
+        "/etc/letsencrypt/live/api.aurum.example/fullchain.pem", str(tmp_path / "cert.pem")
+    )
+    site = site.replace(
+        "/etc/letsencrypt/live/api.aurum.example/privkey.pem", str(tmp_path / "key.pem")
+    )
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
+    (tmp_path / "site.conf").write_text(site)
+    log_format = DEPLOY / "nginx" / "aurum-log-format.conf"
+    (tmp_path / "nginx.conf").write_text(
+        f"pid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\n"
+        "events {}\n"
+        f"http {{\n  access_log {tmp_path}/access.log;\n  include {log_format};\n"
+        f"  include {tmp_path}/site.conf;\n}}\n"
+    )
+
+    result = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
+        capture_output=True,
+        text=True,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "syntax is ok" in result.stderr
+
+
+def test_the_worker_unit_runs_the_app_with_flags_uvicorn_knows():
+    unit = (DEPLOY / "systemd" / "aurum@.service").read_text()
+    command = re.search(r"ExecStart=(.+?)\n\S", unit.replace("\\\n", " "), re.S).group(1)
+    flags = [word for word in command.split() if word.startswith("--")]
+    uvicorn_help = subprocess.run(
+        [str(Path(__file__).resolve().parents[2] / ".venv" / "bin" / "uvicorn"), "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    assert "aurum.asgi:application" in command
+    assert flags and all(flag in uvicorn_help for flag in flags), flags
+    assert "--no-proxy-headers" in flags  # the app reads X-Forwarded-* from TRUSTED_PROXIES
+    env = (DEPLOY / "aurum.env.example").read_text()
+    assert "TRUSTED_PROXIES=127.0.0.1" in env and "AURUM_ENV=prod" in env
