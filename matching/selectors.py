@@ -56,7 +56,13 @@ def contacts_of(user: User) -> list[Any]:
 
 
 def interests_of(*, viewer: User, direction: str, status: str | None) -> QuerySet[Interest]:
-    side = Q(receiver=viewer) if direction == "received" else Q(sender=viewer)
+    """My interests, received or sent; as with the shortlist, those with members I may no
+    longer see (blocked either way, hidden, suspended) are left out."""
+    visible = visible_profiles(viewer=viewer).values("pk")
+    if direction == "received":
+        side = Q(receiver=viewer, sender_id__in=visible)
+    else:
+        side = Q(sender=viewer, receiver_id__in=visible)
     interests = Interest.objects.filter(side).select_related(
         *(f"{who}{part}" for who in ("sender", "receiver") for part in CARD_RELATIONS)
     )
