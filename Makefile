@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,9 @@ bench-chat: install
 
 bench-chat-chaos: install
 	$(PY) bench/chat_chaos.py
+
+bench-faults: install
+	$(PY) bench/faults.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

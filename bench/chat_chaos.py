@@ -28,14 +28,20 @@ import itertools
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 import uuid
 from contextlib import ExitStack
 from typing import Any
 
-from common import ensure_postgres_database, free_port, machine, server_process, setup_django
+from common import (
+    ensure_postgres_database,
+    free_port,
+    machine,
+    server_process,
+    setup_django,
+    start_redis,
+)
 
 ACK_TIMEOUT = 3.0
 
@@ -148,33 +154,6 @@ class Member:
         self.closed = True
         if self.ws is not None:
             await self.ws.close()
-
-
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--bind",
-            "127.0.0.1",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            import redis
-
-            redis.Redis(port=port).ping()
-            return server
-        except Exception:
-            time.sleep(0.05)
-    raise RuntimeError("redis-server did not start")
 
 
 def main() -> None:

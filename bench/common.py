@@ -68,13 +68,11 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not start in 30 s")
 
 
-@contextmanager
-def server_process(
-    env: dict[str, str], app: str = "aurum.asgi:application"
-) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    """`app` under uvicorn, one worker, on a free port; yields the port and the process."""
-    port = free_port()
-    server = subprocess.Popen(
+def start_server(
+    env: dict[str, str], port: int, app: str = "aurum.asgi:application"
+) -> subprocess.Popen[bytes]:
+    """`app` under uvicorn, one worker, on `port` (not waiting for it to be ready)."""
+    return subprocess.Popen(
         [
             str(ROOT / ".venv" / "bin" / "uvicorn"),
             app,
@@ -92,6 +90,15 @@ def server_process(
         cwd=ROOT,
         env={**os.environ, **env},
     )
+
+
+@contextmanager
+def server_process(
+    env: dict[str, str], app: str = "aurum.asgi:application"
+) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
+    """`app` under uvicorn, one worker, on a free port; yields the port and the process."""
+    port = free_port()
+    server = start_server(env, port, app)
     try:
         wait_ready(port, server)
         yield port, server
@@ -116,3 +123,31 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on `port`, keeping nothing on disk; returns once it answers."""
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--bind",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            import redis
+
+            redis.Redis(port=port).ping()
+            return server
+        except Exception:
+            time.sleep(0.05)
+    raise RuntimeError("redis-server did not start")

@@ -290,3 +290,36 @@ def test_access_logs_never_show_a_websocket_token(caplog):
 
     assert "secret" not in record.getMessage()
     assert "/ws/chat?token=[redacted]&x=1" in record.getMessage()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_postgresql_dropped_is_not_handed_to_a_request(client_for):
+    """A restart or failover ends the pool's connections; the next request gets a live one
+    (the pool checks each at checkout) instead of a 500 (bench/faults.py)."""
+    import psycopg
+    from django.db import connection
+
+    from accounts.tests.factories import UserFactory
+
+    client = client_for(UserFactory())
+    assert client.get("/api/v1/auth/me").status_code == 200
+    # Back to the pool, as at the end of every request outside tests (Django's test client
+    # keeps a thread's connection open across requests).
+    connection.close()
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        host=settings_dict["HOST"] or "127.0.0.1",
+        port=settings_dict["PORT"] or 5432,
+        user=settings_dict["USER"],
+        dbname="postgres",
+        autocommit=True,
+    ) as admin:
+        killed = admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = %s AND pid <> pg_backend_pid()",
+            [settings_dict["NAME"]],
+        ).fetchall()
+
+    assert killed
+    assert client.get("/api/v1/auth/me").status_code == 200
