@@ -105,6 +105,8 @@ class LogoutView(PublicView):
 
 
 class MeView(APIView):
+    delete_with_body = True  # the password (aurum.schema.AutoSchema documents it)
+
     @extend_schema(tags=TAG, responses={200: serializers.UserSerializer})
     def get(self, request: Request) -> Response:
         return Response(serializers.UserSerializer(request.user).data)

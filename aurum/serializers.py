@@ -4,16 +4,70 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import QueryDict
 from rest_framework import serializers
 
 
+def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
+    """The JSON types a field takes (None: any). DRF converts what it can (0 to False,
+    7 to "7", false to UUID 0); a JSON API takes the type its schema says."""
+    if isinstance(field, serializers.BooleanField):
+        return (bool,)
+    if isinstance(field, serializers.IntegerField):
+        return (int,)
+    if isinstance(field, serializers.FloatField | serializers.DecimalField):
+        return (int, float)
+    if isinstance(
+        field,
+        serializers.CharField
+        | serializers.ChoiceField
+        | serializers.UUIDField
+        | serializers.DateField
+        | serializers.DateTimeField
+        | serializers.TimeField,
+    ) and not isinstance(field, serializers.MultipleChoiceField):
+        return (str,)
+    if isinstance(field, serializers.ListField | serializers.ListSerializer):
+        return (list,)
+    if isinstance(field, serializers.Serializer | serializers.DictField):
+        return (dict,)
+    return None
+
+
+_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
+
+
+def _type_errors(field: serializers.Field, value: Any) -> list[str]:
+    types = _json_types(field)
+    if value is None or types is None:
+        return []  # null is the field's own business (allow_null)
+    wrong = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
+    if wrong:
+        names = {float: "a number", dict: "an object"}
+        return [f"Must be {names.get(types[-1], _TYPE_NAMES.get(types[0], 'of another type'))}."]
+    if isinstance(field, serializers.ListField) and field.child is not None:
+        for item in value:
+            if errors := _type_errors(field.child, item):
+                return errors
+    return []
+
+
 class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a typo in a field name is an error, not a no-op."""
+    """Refuses fields it does not know, so a typo in a field name is an error, not a no-op;
+    and, for JSON input, values of another type than the field's (`json_input`; query
+    parameters, which are all strings, turn it off)."""
+
+    json_input = True
 
     def to_internal_value(self, data: Any) -> Any:
         unknown: dict[str, list[str]] = {}
         if isinstance(data, dict):
             unknown = {name: ["Unknown field."] for name in sorted(set(data) - set(self.fields))}
+            if self.json_input and not isinstance(data, QueryDict):
+                for name, field in self.fields.items():
+                    if name in data and not field.read_only:
+                        if errors := _type_errors(field, data[name]):
+                            unknown[name] = errors
         try:
             value = super().to_internal_value(data)
         except serializers.ValidationError as exc:

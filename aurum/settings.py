@@ -381,8 +381,10 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "aurum.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 20,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "aurum.schema.AutoSchema",
     "EXCEPTION_HANDLER": "aurum.errors.api_exception_handler",
+    # Content is negotiated by Accept alone (the MFA QR code: image/png); no ?format=.
+    "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -400,6 +402,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "aurum.schema.add_error_responses",
+    ],
     # The same choice sets serve single fields and preference lists: one schema name each.
     "ENUM_NAME_OVERRIDES": {
         "EducationLevelEnum": "profiles.choices.EducationLevel",

@@ -115,6 +115,8 @@ class FrameTypingIn(StrictSerializer):
 
 
 class MessagesQuery(StrictSerializer):
+    json_input = False  # query parameters: strings
+
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
     before = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)

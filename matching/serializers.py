@@ -84,6 +84,8 @@ def _bound(low: int, high: int) -> serializers.IntegerField:
 
 
 class PageQuery(StrictSerializer):
+    json_input = False  # query parameters: strings
+
     cursor = serializers.CharField(required=False, max_length=1000)
     page_size = serializers.IntegerField(min_value=1, max_value=50, required=False, default=20)
 

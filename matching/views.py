@@ -91,7 +91,7 @@ class InterestsView(CardListView):
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of interests
         if getattr(self, "swagger_fake_view", False):
             return Interest.objects.none()
-        query = serializers.InterestQuery(data=self.request.query_params)
+        query = serializers.InterestQuery(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
         return selectors.interests_of(
             viewer=self.request.user,

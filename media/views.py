@@ -50,6 +50,8 @@ class UploadView(APIView):
         except ValueError:
             raise ApiError("Content-Length is not a number.", "invalid", 400) from None
         services.check_upload_size(max(0, announced - 64 * 1024))
+        if unknown := sorted(set(request.data) - {"file"}):
+            raise drf.ValidationError({key: ["Unknown field."] for key in unknown})
         upload = request.FILES.get("file")
         if upload is None:
             raise ApiError("Send the photo in the multipart field 'file'.", "invalid", 400)

@@ -5,6 +5,7 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, status
+from rest_framework import serializers as drf_serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -76,6 +77,12 @@ class QueuePages(PageNumberPagination):
 
     page_size = 50
 
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        raw = request.query_params.get(self.page_query_param)
+        if raw is not None and not raw.isdigit():
+            raise drf_serializers.ValidationError({"page": ["A page number: 1, 2, 3…"]})
+        return super().get_page_number(request, paginator)
+
 
 class StaffReportListView(generics.ListAPIView):
     permission_classes = [IsModerator]
@@ -92,7 +99,7 @@ class StaffReportListView(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of reports
-        query = serializers.ReportQueueQuery(data=self.request.query_params)
+        query = serializers.ReportQueueQuery(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
         return selectors.report_queue(status=query.validated_data.get("status") or None)
 

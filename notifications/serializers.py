@@ -36,7 +36,10 @@ class MarkReadOut(serializers.Serializer):
 
 
 class DeviceIn(StrictSerializer):
-    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    # FCM and APNs tokens are printable ASCII without spaces; taken as sent, never trimmed.
+    token = serializers.RegexField(
+        r"^[\x21-\x7e]+\Z", max_length=MAX_TOKEN_LENGTH, trim_whitespace=False
+    )
     platform = serializers.ChoiceField(choices=Platform.choices)
 
 

@@ -61,7 +61,12 @@ class MarkReadView(APIView):
 
 
 class DeviceView(APIView):
-    @extend_schema(tags=TAG, request=serializers.DeviceIn, responses={201: serializers.DeviceOut})
+    @extend_schema(
+        tags=TAG,
+        request=serializers.DeviceIn,
+        responses={201: serializers.DeviceOut, 200: serializers.DeviceOut},
+        description="201 for a new token, 200 when it was registered already.",
+    )
     def post(self, request: Request) -> Response:
         data = serializers.DeviceIn(data=request.data)
         data.is_valid(raise_exception=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -203,9 +204,14 @@ class ContactOut(serializers.Serializer):
     whatsapp = serializers.CharField(allow_null=True)
 
 
+@extend_schema_field(OpenApiTypes.URI_REF)
+class SignedUrlField(serializers.CharField):
+    """A signed photo URL: absolute on S3 or with AURUM_PUBLIC_URL, else relative to the API."""
+
+
 class PhotoOut(serializers.Serializer):
-    tiny_url = serializers.URLField()
-    medium_url = serializers.URLField()
+    tiny_url = SignedUrlField()
+    medium_url = SignedUrlField()
 
 
 def _section(profile: Profile, name: str, serializer: type[serializers.Serializer]) -> Any:
