@@ -8,7 +8,7 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults bench-load clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,9 @@ bench-chat-chaos: install
 
 bench-faults: install
 	$(PY) bench/faults.py
+
+bench-load: install
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) var staticfiles
