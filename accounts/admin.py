@@ -155,11 +155,18 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reactivate the selected accounts", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        for user in queryset.filter(is_active=False):
+        deleted = queryset.filter(deleted_at__isnull=False).count()
+        for user in queryset.filter(is_active=False, deleted_at__isnull=True):
             services.user_set_active(
                 actor=request.user, user=user, active=True, reason="admin", ip=client_ip(request)
             )
         self.message_user(request, "Reactivated.", messages.SUCCESS)
+        if deleted:
+            self.message_user(
+                request,
+                f"{deleted} deleted by their members: those stay closed.",
+                messages.WARNING,
+            )
 
 
 class AuditedPasswordChangeView(PasswordChangeView):

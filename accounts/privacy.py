@@ -87,6 +87,8 @@ def member_erase(user: User) -> None:
     anonymous and closed, the addresses in its audit records forgotten, and a record that it
     happened. Open sockets close once it commits."""
     with transaction.atomic():
+        # The account's row is the lock an upload in flight waits on (media.services).
+        user = User.objects.select_for_update().get(pk=user.pk)
         for part in _parts.values():
             if part.erase is not None:
                 part.erase(user)

@@ -608,6 +608,8 @@ def user_set_active(
     Suspension revokes every refresh token of the account and closes its open WebSockets;
     access tokens stop working at once too, since authentication refuses inactive users.
     """
+    if active and user.deleted_at is not None:
+        raise ApiError("This account was deleted by its member.", "account_deleted", 409)
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active", "updated_at"])

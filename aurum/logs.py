@@ -3,7 +3,8 @@ text, each line with the id of the request it belongs to, and no personal data.
 
 Every HTTP request gets an id (the caller's `X-Request-ID` when it is a sane one, else a new
 one), sent back in `X-Request-ID` and carried by every line logged while it is served, and
-one access line when it ends (method, path without the query, status, time, member id).
+one access line when it ends (method, the URL pattern without its values or the query,
+status, time, member id).
 Whatever a line says, the formatter takes out what must never be in a log: tokens, email
 addresses, phone numbers and JWTs (DESIGN.md).
 """
@@ -130,14 +131,18 @@ class RequestLogMiddleware:
     def _done(self, request: HttpRequest, response: HttpResponse, rid: str, started: float) -> None:
         response["X-Request-ID"] = rid
         user = getattr(request, "user", None)
+        # The URL pattern, parameters named but not filled in: a push token or an id in a
+        # path (DELETE devices/<token>) stays out of the log.
+        match = getattr(request, "resolver_match", None)
+        path = f"/{match.route}" if match is not None and match.route else request.path
         _ACCESS.info(
             "%s %s %s",
             request.method,
-            request.path,
+            path,
             response.status_code,
             extra={
                 "method": request.method,
-                "path": request.path,
+                "path": path,
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                 "user_id": str(user.pk) if getattr(user, "is_authenticated", False) else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -22,6 +23,8 @@ from rest_framework.serializers import CharField, Serializer
 
 from aurum.errors import ApiError
 
+_PAGE_SIZE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is True
+
 
 class CreatedCursorPagination(CursorPagination):
     """Keyset pagination, newest first: page 50 costs what page 1 costs."""
@@ -37,7 +40,7 @@ class CreatedCursorPagination(CursorPagination):
         raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
             return self.page_size
-        if not raw.isdigit() or not 1 <= int(raw) <= self.max_page_size:
+        if not _PAGE_SIZE.fullmatch(raw) or not 1 <= int(raw) <= self.max_page_size:
             raise ValidationError(
                 {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
             )

@@ -468,11 +468,12 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
-        # uvicorn's access log prints /ws/chat?token=...: route it through the redaction.
-        "uvicorn.access": {
-            "handlers": ["console"],
-            "level": env("LOG_LEVEL", "INFO"),
-            "propagate": False,
+        # uvicorn's own loggers print request lines such as `WebSocket /ws/chat?token=...`
+        # (uvicorn.error too, whatever --no-access-log says): through the same handler, so
+        # the same scrubbing, as every other line.
+        **{
+            name: {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
         },
         # One line per request from aurum.logs; Django's own 4xx lines would repeat it.
         "django.request": {"level": "ERROR"},

@@ -1,11 +1,11 @@
 """Many members at once, as the apps use Aurum, against a production-like setup.
 
-    .venv/bin/python bench/load.py [--members 150] [--seconds 300] [--workers 2]
+    .venv/bin/python bench/load.py [--members 100] [--seconds 300] [--workers 2]
 
 PostgreSQL (`aurum_bench_load`, seeded once with `seed_demo --profiles 5000`), Redis (database
 14), `--workers` uvicorn processes; the client spreads its connections over them as nginx's
 least_conn would. Each member, with a second or so between actions as a person has: opens the
-feed (30%... see WEIGHTS), searches, opens a profile from what they saw, looks at the
+feed, searches, opens a profile from what they saw, looks at the
 dashboard and notifications, and now and then sends an interest. Beside them, pairs with an
 accepted interest chat over /ws/chat: one message every 3 s per pair, delivered to the other.
 
@@ -97,11 +97,13 @@ class Stats:
 def prepare(members: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     """Seeded members to act (tokens) and chatting pairs (tokens and a conversation)."""
     from django.core.management import call_command
+    from django.db.models import Q
 
     from accounts.models import User
     from accounts.services import tokens_issue
     from chat.models import Conversation
     from matching import services as matching
+    from matching.models import Interest
     from profiles.models import Profile
 
     if Profile.objects.count() < 5000:
@@ -111,6 +113,10 @@ def prepare(members: int) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
             "profile_code"
         )[: members + 2 * CHAT_PAIRS]
     )
+    # Interests an earlier run sent would answer 409 (one per pair): each run starts clean.
+    Interest.objects.filter(
+        Q(sender__in=users[:members]) | Q(receiver__in=users[:members])
+    ).delete()
     actors = [{"token": tokens_issue(user=u).access_token} for u in users[:members]]
     rest = users[members:]
     brides = [u for u in rest if u.profile.gender == "female"]
@@ -237,7 +243,7 @@ async def run(
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--members", type=int, default=150)
+    parser.add_argument("--members", type=int, default=100)
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

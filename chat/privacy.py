@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import User
-from chat.models import Call, ChatSettings, Connection, Message, Participant
+from chat.models import Call, ChatSettings, Connection, Conversation, Message, Participant
 from chat.services import other_member_id
 
 
@@ -63,3 +63,20 @@ def erase(user: User) -> None:
     ChatSettings.objects.filter(user=user).delete()
     Connection.objects.filter(user=user).delete()
     Participant.objects.filter(user=user).delete()
+    # What was kept for the other member goes once they are gone too: no one is left to
+    # read it.
+    conversations = {
+        c.pk: other_member_id(c, user.pk)
+        for c in Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
+    }
+    calls = Call.objects.filter(Q(caller=user) | Q(callee=user))
+    others = set(conversations.values()) | {
+        pk for pair in calls.values_list("caller_id", "callee_id") for pk in pair
+    }
+    gone = set(
+        User.objects.filter(pk__in=others, deleted_at__isnull=False).values_list("pk", flat=True)
+    )
+    Conversation.objects.filter(
+        pk__in=[pk for pk, other in conversations.items() if other in gone]
+    ).delete()
+    calls.filter(Q(caller_id__in=gone) | Q(callee_id__in=gone)).delete()

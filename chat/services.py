@@ -592,6 +592,8 @@ def connection_close(*, user: User, channel_name: str) -> None:
     """The last connection leaving makes the member offline, last seen now."""
     Connection.objects.filter(channel_name=channel_name).delete()
     if not is_online(user.pk):
+        if not User.objects.filter(pk=user.pk, deleted_at__isnull=True).exists():
+            return  # the account was deleted (its sockets close after): nothing to keep
         ChatSettings.objects.update_or_create(user=user, defaults={"last_seen_at": timezone.now()})
         _announce_presence(user)
 

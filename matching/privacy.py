@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from matching.models import Ignore, Interest, ProfileVisit, Shortlist
+from profiles.selectors import visible_profiles
 
 
 def export(user: User) -> dict[str, Any]:
@@ -35,8 +36,11 @@ def export(user: User) -> dict[str, Any]:
             .order_by("created_at")
             .values("owner_id", "day", "created_at")
         ),
+        # As `GET visitors` shows them: members the viewer may not see are left out.
         "visitors": list(
-            ProfileVisit.objects.filter(owner=user)
+            ProfileVisit.objects.filter(
+                owner=user, viewer_id__in=visible_profiles(viewer=user).values("pk")
+            )
             .order_by("created_at")
             .values("viewer_id", "day", "created_at")
         ),

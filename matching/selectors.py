@@ -90,8 +90,12 @@ def shortlist_of(*, viewer: User) -> QuerySet[Shortlist]:
 
 
 def interest_counts(viewer: User) -> dict[str, int]:
-    """The dashboard's interest numbers, in one query."""
-    counts = Interest.objects.filter(Q(sender=viewer) | Q(receiver=viewer)).aggregate(
+    """The dashboard's interest numbers, in one query: the interests the lists show (with
+    members the viewer may still see)."""
+    visible = visible_profiles(viewer=viewer).values("pk")
+    counts = Interest.objects.filter(
+        Q(sender=viewer, receiver_id__in=visible) | Q(receiver=viewer, sender_id__in=visible)
+    ).aggregate(
         received_pending=Count("pk", filter=Q(receiver=viewer, status=InterestStatus.PENDING)),
         sent_pending=Count("pk", filter=Q(sender=viewer, status=InterestStatus.PENDING)),
         accepted=Count("pk", filter=Q(status=InterestStatus.ACCEPTED)),

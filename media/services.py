@@ -64,8 +64,11 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
         for key, rendition in planned.values():
             written.append(default_storage.save(key, ContentFile(rendition.data)))
         with transaction.atomic():
-            # The owner's row is the lock: parallel uploads count one after another.
-            User.objects.select_for_update().filter(pk=owner.pk).first()
+            # The owner's row is the lock: parallel uploads count one after another, and an
+            # account deleted (or suspended) meanwhile takes no photo after its erasure.
+            locked = User.objects.select_for_update().filter(pk=owner.pk).first()
+            if locked is None or not locked.is_active:
+                raise ApiError("This account is closed.", "account_closed", 403)
             if Photo.objects.filter(owner=owner).count() >= settings.MEDIA_MAX_PHOTOS:
                 raise _too_many()
             has_primary = Photo.objects.filter(owner=owner, is_primary=True).exists()

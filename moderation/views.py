@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -79,7 +80,7 @@ class QueuePages(PageNumberPagination):
 
     def get_page_number(self, request: Any, paginator: Any) -> Any:
         raw = request.query_params.get(self.page_query_param)
-        if raw is not None and not raw.isdigit():
+        if raw is not None and not re.fullmatch(r"[0-9]{1,6}", raw):
             raise drf_serializers.ValidationError({"page": ["A page number: 1, 2, 3…"]})
         return super().get_page_number(request, paginator)
 

@@ -50,10 +50,13 @@ def notify(
     title: str,
     body: str = "",
     data: dict[str, Any] | None = None,
-) -> Notification:
+) -> Notification | None:
     """Store the in-app notification, then — after the surrounding transaction commits — push
     it live to the member's connections and hand it to the outside channels their preferences
-    allow. An outside channel failing never loses the notification nor fails the caller."""
+    allow. An outside channel failing never loses the notification nor fails the caller.
+    A deleted account gets nothing (None): its notifications were erased with it."""
+    if getattr(recipient, "deleted_at", None) is not None:
+        return None
     notification = Notification.objects.create(
         recipient=recipient, kind=kind, title=title[:140], body=body, data=data or {}
     )

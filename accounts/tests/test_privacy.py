@@ -268,3 +268,46 @@ def test_a_hibernating_member_keeps_everything(bride_world):
     assert data["profile"]["is_hidden"] is True
     assert data["chat"]["messages_sent"] and data["photos"] and data["matching"]["interests"]
     assert User.objects.get(pk=bride.pk).is_active
+
+
+def test_nothing_comes_back_for_a_deleted_account(bride_world, django_capture_on_commit_callbacks):
+    from accounts.services import user_set_active
+    from aurum.errors import ApiError
+    from chat.models import ChatSettings
+    from media.services import photo_upload
+
+    bride = bride_world["bride"]
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            bride_world["client"].delete(ME, {"password": PASSWORD}, format="json").status_code
+            == 204
+        )
+    bride = User.objects.get(pk=bride.pk)
+
+    # Her sockets close after the erasure; the close must not write a "last seen" again.
+    chat.connection_close(user=bride, channel_name="specific.gone")
+    # A moderator resolving an old report against her, a message to her inbox: nothing kept.
+    assert notify(recipient=bride, kind=Kind.SUSPENSION, title="Suspended") is None
+    # An upload that was in flight when she deleted her account finds it closed.
+    with pytest.raises(ApiError) as refused:
+        photo_upload(owner=bride, data=images.jpeg(64, 64))
+    # And no one can bring the account back.
+    with pytest.raises(ApiError) as revived:
+        user_set_active(actor=make_moderator(), user=bride, active=True)
+
+    assert not ChatSettings.objects.filter(user=bride).exists()
+    assert not Notification.objects.filter(recipient=bride).exists()
+    assert refused.value.status_code == 403 and not Photo.objects.filter(owner=bride).exists()
+    assert revived.value.status_code == 409 and not User.objects.get(pk=bride.pk).is_active
+
+
+def test_a_conversation_goes_once_both_members_are_gone(bride_world):
+    from accounts.privacy import member_erase
+
+    member_erase(bride_world["bride"])
+    assert Message.objects.filter(conversation=bride_world["conversation"]).count() == 2
+
+    member_erase(bride_world["groom"])
+
+    assert not Conversation.objects.filter(pk=bride_world["conversation"].pk).exists()
+    assert not Message.objects.filter(conversation_id=bride_world["conversation"].pk).exists()

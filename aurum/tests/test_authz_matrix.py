@@ -166,7 +166,8 @@ ROWS = [
         "DELETE",
         "api/v1/moderation/block/<str:user_id>",
         lambda w: f"/api/v1/moderation/block/{w['blocked'].pk}",
-        member(204),
+        member(204),  # idempotent: only the caller's own block goes
+        intact=lambda w: w["owner"].blocks_made.filter(blocked=w["blocked"]).exists(),
     ),
     Row("GET", "api/v1/moderation/blocks", lambda w: "/api/v1/moderation/blocks", member(200)),
     Row(
@@ -189,6 +190,7 @@ ROWS = [
         lambda w: "/api/v1/notifications/mark-read",
         member(200),
         body=lambda w: {"all": True},
+        intact=lambda w: w["owner"].notifications.filter(read_at__isnull=True).exists(),
     ),
     Row(
         "POST",

@@ -55,6 +55,42 @@ def test_each_request_has_an_id_in_its_answer_and_its_log_lines(api, log_lines):
     assert all(a["method"] == "GET" and a["duration_ms"] >= 0 for a in access)
 
 
+def test_the_access_line_names_the_route_not_the_values_in_it(client_for, log_lines):
+    from accounts.tests.factories import UserFactory
+
+    client_for(UserFactory()).delete("/api/v1/notifications/devices/fcm-secret-push-token-1")
+
+    (access,) = [line for line in log_lines() if line["logger"] == "aurum.access"]
+    assert access["path"] == "/api/v1/notifications/devices/<path:token>"
+    assert "fcm-secret-push-token-1" not in json.dumps(log_lines())
+
+
+def test_uvicorns_own_loggers_go_through_the_scrubbing_handler():
+    from django.conf import settings
+
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        assert settings.LOGGING["loggers"][name]["handlers"] == ["console"]
+        assert settings.LOGGING["loggers"][name]["propagate"] is False
+    # Its handler is the console one (pytest may add its own capturing handlers beside it).
+    (handler,) = [
+        h
+        for h in logging.getLogger("uvicorn.error").handlers
+        if isinstance(h.formatter, PlainFormatter | JsonFormatter)
+    ]
+    record = logging.LogRecord(
+        "uvicorn.error",
+        logging.INFO,
+        "",
+        0,
+        '%s "WebSocket %s" [accepted]',
+        ("127.0.0.1:5000", "/ws/chat?token=eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln"),
+        None,
+    )
+    for kind in handler.filters:
+        kind.filter(record)
+    assert "eyJ" not in handler.format(record)
+
+
 def test_the_access_line_names_the_member_by_id_only(client_for, log_lines):
     from accounts.tests.factories import UserFactory
 

@@ -303,6 +303,9 @@ def test_a_connection_postgresql_dropped_is_not_handed_to_a_request(client_for):
     from accounts.tests.factories import UserFactory
 
     client = client_for(UserFactory())
+    # A pool of its own: earlier tests' threads may still hold connections of the shared one.
+    connection.close()
+    connection.close_pool()
     assert client.get("/api/v1/auth/me").status_code == 200
     # Back to the pool, as at the end of every request outside tests (Django's test client
     # keeps a thread's connection open across requests).

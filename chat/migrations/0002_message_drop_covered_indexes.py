@@ -13,7 +13,22 @@ INDEXES = {
 }
 
 
+def _drop(apps: object, schema_editor: object) -> None:
+    # On PostgreSQL without the table's exclusive lock: a big message table keeps taking
+    # messages while its indexes go (CONCURRENTLY runs outside a transaction).
+    concurrently = "CONCURRENTLY " if schema_editor.connection.vendor == "postgresql" else ""
+    for name in INDEXES:
+        schema_editor.execute(f'DROP INDEX {concurrently}IF EXISTS "{name}"')
+
+
+def _create(apps: object, schema_editor: object) -> None:
+    for name, column in INDEXES.items():
+        schema_editor.execute(f'CREATE INDEX IF NOT EXISTS "{name}" ON "chat_message" ("{column}")')
+
+
 class Migration(migrations.Migration):
+    atomic = False
+
     dependencies = [
         ("chat", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
@@ -21,13 +36,7 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.SeparateDatabaseAndState(
-            database_operations=[
-                migrations.RunSQL(
-                    f'DROP INDEX IF EXISTS "{name}"',
-                    reverse_sql=f'CREATE INDEX "{name}" ON "chat_message" ("{column}")',
-                )
-                for name, column in INDEXES.items()
-            ],
+            database_operations=[migrations.RunPython(_drop, _create)],
             state_operations=[
                 migrations.AlterField(
                     model_name="message",

@@ -88,7 +88,7 @@ def seen(text: str, world: dict[str, Any]) -> dict[str, bool]:
         "phone": owner.user.phone in text,
         "email": owner.user.email in text,
         "whatsapp": owner.whatsapp in text,
-        "photo": any(key.rsplit("/", 1)[-1] in text for key in photo.keys),
+        "photo": str(photo.pk) in text,  # in every rendition's URL (photos/<owner>/<id>/…)
         "profile": owner.user.profile_code in text,
     }
 
