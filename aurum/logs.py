@@ -134,7 +134,9 @@ class RequestLogMiddleware:
         # The URL pattern, parameters named but not filled in: a push token or an id in a
         # path (DELETE devices/<token>) stays out of the log.
         match = getattr(request, "resolver_match", None)
-        path = f"/{match.route}" if match is not None and match.route else request.path
+        route = getattr(match, "route", "") or ""
+        # A regex route (the /api/ catch-all's "^api/") says nothing: the path, scrubbed.
+        path = f"/{route}" if route and not route.startswith("^") else request.path
         _ACCESS.info(
             "%s %s %s",
             request.method,

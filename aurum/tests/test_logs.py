@@ -65,6 +65,13 @@ def test_the_access_line_names_the_route_not_the_values_in_it(client_for, log_li
     assert "fcm-secret-push-token-1" not in json.dumps(log_lines())
 
 
+def test_an_unknown_path_is_logged_as_asked(api, log_lines):
+    api.delete("/api/v1/no/such/thing")
+
+    (access,) = [line for line in log_lines() if line["logger"] == "aurum.access"]
+    assert (access["path"], access["status"]) == ("/api/v1/no/such/thing", 404)
+
+
 def test_uvicorns_own_loggers_go_through_the_scrubbing_handler():
     from django.conf import settings
 
