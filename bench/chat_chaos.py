@@ -26,7 +26,6 @@ import asyncio
 import http.client
 import itertools
 import json
-import os
 import signal
 import sys
 import time
@@ -35,11 +34,9 @@ from contextlib import ExitStack
 from typing import Any
 
 from common import (
-    ensure_postgres_database,
-    free_port,
     machine,
+    own_redis_setup,
     server_process,
-    setup_django,
     start_redis,
 )
 
@@ -162,26 +159,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1000)
     args = parser.parse_args()
 
-    url = os.environ.setdefault(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_chat"
-    )
-    if not url.startswith("postgres"):
-        sys.exit("bench/chat_chaos.py needs PostgreSQL: set DATABASE_URL to a postgresql:// URL")
-    ensure_postgres_database(url)
-    redis_port = free_port()
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "ERROR"}
-    os.environ["REDIS_URL"] = redis_url
-    setup_django(env)
-    sys.path.insert(0, os.path.dirname(__file__))
-    from importlib import util
-
-    spec = util.spec_from_file_location(
-        "chat_bench", os.path.join(os.path.dirname(__file__), "chat.py")
-    )
-    assert spec and spec.loader
-    chat_bench = util.module_from_spec(spec)
-    spec.loader.exec_module(chat_bench)
+    url, redis_port, redis_url, env, chat_bench = own_redis_setup("chat_chaos.py", "ERROR")
 
     from chat.models import Message
 

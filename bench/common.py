@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -151,3 +152,28 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
         except Exception:
             time.sleep(0.05)
     raise RuntimeError("redis-server did not start")
+
+
+def own_redis_setup(script: str, log_level: str) -> tuple[str, int, str, dict[str, str], Any]:
+    """For the scripts that break their own Redis (chat_chaos, faults): PostgreSQL as
+    bench/chat.py, a spare port for that Redis, Django set up, and bench/chat.py loaded (its
+    `prepare` makes the pairs). Returns the database URL, the Redis port and URL, the
+    environment for the servers, and the chat module."""
+    from importlib import util
+
+    url = os.environ.setdefault(
+        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_chat"
+    )
+    if not url.startswith("postgres"):
+        sys.exit(f"bench/{script} needs PostgreSQL: set DATABASE_URL to a postgresql:// URL")
+    ensure_postgres_database(url)
+    redis_port = free_port()
+    redis_url = f"redis://127.0.0.1:{redis_port}/0"
+    os.environ["REDIS_URL"] = redis_url
+    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": log_level}
+    setup_django(env)
+    spec = util.spec_from_file_location("chat_bench", Path(__file__).parent / "chat.py")
+    assert spec and spec.loader
+    chat_bench = util.module_from_spec(spec)
+    spec.loader.exec_module(chat_bench)
+    return url, redis_port, redis_url, env, chat_bench

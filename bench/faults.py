@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import signal
 import sys
 import threading
@@ -32,11 +31,9 @@ from collections import Counter
 from typing import Any
 
 from common import (
-    ensure_postgres_database,
-    free_port,
     machine,
+    own_redis_setup,
     server_process,
-    setup_django,
     start_redis,
     start_server,
     wait_ready,
@@ -154,25 +151,7 @@ def _seconds(value: float | None) -> str:
 
 def main() -> None:
     argparse.ArgumentParser(description=__doc__.split("\n")[0]).parse_args()
-    url = os.environ.setdefault(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_chat"
-    )
-    if not url.startswith("postgres"):
-        sys.exit("bench/faults.py needs PostgreSQL: set DATABASE_URL to a postgresql:// URL")
-    ensure_postgres_database(url)
-    redis_port = free_port()
-    redis_url = f"redis://127.0.0.1:{redis_port}/0"
-    os.environ["REDIS_URL"] = redis_url
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "CRITICAL"}
-    setup_django(env)
-    from importlib import util
-
-    spec = util.spec_from_file_location(
-        "chat_bench", os.path.join(os.path.dirname(__file__), "chat.py")
-    )
-    assert spec and spec.loader
-    chat_bench = util.module_from_spec(spec)
-    spec.loader.exec_module(chat_bench)
+    url, redis_port, redis_url, env, chat_bench = own_redis_setup("faults.py", "CRITICAL")
 
     redis_server = start_redis(redis_port)
     pairs = chat_bench.prepare(10)
