@@ -11,6 +11,7 @@ from django.db.models import Q
 from accounts.models import User
 from chat.models import Call, ChatSettings, Connection, Conversation, Message, Participant
 from chat.services import other_member_id
+from notifications.services import notifications_forget
 
 
 def export(user: User) -> dict[str, Any]:
@@ -60,6 +61,20 @@ def export(user: User) -> dict[str, Any]:
 
 
 def erase(user: User) -> None:
+    # The other member's notifications name this one ("New message from Anjali").
+    mine = Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
+    notifications_forget(
+        key="conversation", values=[str(pk) for pk in mine.values_list("pk", flat=True)]
+    )
+    notifications_forget(
+        key="call",
+        values=[
+            str(pk)
+            for pk in Call.objects.filter(Q(caller=user) | Q(callee=user)).values_list(
+                "pk", flat=True
+            )
+        ],
+    )
     ChatSettings.objects.filter(user=user).delete()
     Connection.objects.filter(user=user).delete()
     Participant.objects.filter(user=user).delete()

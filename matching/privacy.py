@@ -10,6 +10,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from matching.models import Ignore, Interest, ProfileVisit, Shortlist
+from notifications.services import notifications_forget
 from profiles.selectors import visible_profiles
 
 
@@ -48,7 +49,11 @@ def export(user: User) -> dict[str, Any]:
 
 
 def erase(user: User) -> None:
-    Interest.objects.filter(Q(sender=user) | Q(receiver=user)).delete()
+    interests = Interest.objects.filter(Q(sender=user) | Q(receiver=user))
+    notifications_forget(
+        key="interest", values=[str(pk) for pk in interests.values_list("pk", flat=True)]
+    )
+    interests.delete()
     Shortlist.objects.filter(Q(owner=user) | Q(target=user)).delete()
     Ignore.objects.filter(Q(owner=user) | Q(target=user)).delete()
     ProfileVisit.objects.filter(Q(viewer=user) | Q(owner=user)).delete()

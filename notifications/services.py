@@ -143,6 +143,15 @@ def device_remove(*, user: User, token: str) -> None:
     DeviceToken.objects.filter(user=user, token=token).delete()
 
 
+def notifications_forget(*, key: str, values: list[str]) -> int:
+    """Other members' notifications about something that is going (their `data[key]` is one
+    of `values`): when a member deletes their account, what was written about them ("Anjali
+    is interested in you") goes with it."""
+    if not values:
+        return 0
+    return Notification.objects.filter(**{f"data__{key}__in": values}).delete()[0]
+
+
 def devices_forget(*, user: User) -> int:
     """No more pushes to this account's phones (suspension, account closing)."""
     return DeviceToken.objects.filter(user=user).delete()[0]

@@ -202,6 +202,8 @@ def test_staff_close_their_accounts_through_an_admin(client_for):
 def test_deleting_the_account(bride_world, django_capture_on_commit_callbacks):
     bride, groom, client = bride_world["bride"], bride_world["groom"], bride_world["client"]
     email, keys = bride.email, Photo.objects.get(owner=bride).keys
+    first_name = bride.first_name
+    assert Notification.objects.filter(recipient=groom, title__contains=first_name).exists()
     profile_id = bride.profile.pk
     assert all(default_storage.exists(key) for key in keys)
 
@@ -247,6 +249,8 @@ def test_deleting_the_account(bride_world, django_capture_on_commit_callbacks):
         .status_code
         == 401
     )
+    # Nothing the others were told names her any more ("Anjali accepted your interest").
+    assert not Notification.objects.filter(title__contains=first_name).exists()
     # The other member keeps the conversation and its messages, from a deleted member.
     conversations = login(groom.email).get("/api/v1/chat/conversations").json()["results"]
     assert [c["other_name"] for c in conversations] == [DELETED_NAME]
