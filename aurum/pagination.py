@@ -16,7 +16,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import inline_serializer
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.serializers import CharField, Serializer
@@ -45,6 +45,14 @@ class CreatedCursorPagination(CursorPagination):
                 {self.page_size_query_param: [f"A whole number from 1 to {self.max_page_size}."]}
             )
         return int(raw)
+
+    def decode_cursor(self, request: Request) -> Any:
+        """A cursor that is not one of ours is 400 `invalid_cursor`, as on the keyset lists
+        (DRF answers 404, which says the list does not exist)."""
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise _bad_cursor() from exc
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)

@@ -326,3 +326,13 @@ def test_a_connection_postgresql_dropped_is_not_handed_to_a_request(client_for):
 
     assert killed
     assert client.get("/api/v1/auth/me").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_cursor_that_is_not_ours_is_400_on_every_kind_of_list(client_for):
+    from accounts.tests.factories import UserFactory
+
+    client = client_for(UserFactory())
+    for path in ("/api/v1/chat/calls", "/api/v1/notifications/", "/api/v1/matching/interests"):
+        response = client.get(path, {"cursor": "not-a-cursor"})
+        assert (response.status_code, response.json()["code"]) == (400, "invalid_cursor"), path
