@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts import selectors
 from accounts.models import AuditAction, AuditLog, OneTimeCode, User
 from aurum import events
 
@@ -68,7 +69,7 @@ def _account(user: User) -> dict[str, Any]:
         "admin_approved": user.admin_approved,
         "profile_code": user.profile_code,
         "date_joined": user.date_joined,
-        "mfa_enabled": TOTPDevice.objects.filter(user=user, confirmed=True).exists(),
+        "mfa_enabled": selectors.mfa_enabled(user=user),
         "sessions": list(
             OutstandingToken.objects.filter(user=user)
             .order_by("created_at")

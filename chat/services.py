@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
@@ -516,21 +516,20 @@ def _fresh_since() -> Any:
     return timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_STALE)
 
 
+def _live_connections(user_ids: set[Any]) -> QuerySet[Connection]:
+    """The live connections of `user_ids` (refreshed lately: see `Connection`)."""
+    return Connection.objects.filter(user_id__in=user_ids, seen_at__gte=_fresh_since())
+
+
 def _online_among(user_ids: set[Any]) -> set[Any]:
-    """Those of `user_ids` with a live connection (see `Connection`)."""
-    return set(
-        Connection.objects.filter(user_id__in=user_ids, seen_at__gte=_fresh_since())
-        .values_list("user_id", flat=True)
-        .distinct()
-    )
+    """Those of `user_ids` with a live connection."""
+    return set(_live_connections(user_ids).values_list("user_id", flat=True).distinct())
 
 
 def _live_channels(user_ids: set[Any]) -> dict[Any, list[str]]:
     """The channels of each of `user_ids`' live connections; members with none are absent."""
     live: dict[Any, list[str]] = {}
-    for user_id, channel_name in Connection.objects.filter(
-        user_id__in=user_ids, seen_at__gte=_fresh_since()
-    ).values_list("user_id", "channel_name"):
+    for user_id, channel_name in _live_connections(user_ids).values_list("user_id", "channel_name"):
         live.setdefault(user_id, []).append(channel_name)
     return live
 

@@ -10,8 +10,8 @@ from django.db.models import Q
 
 from accounts.models import User
 from matching.models import Ignore, Interest, ProfileVisit, Shortlist
+from matching.selectors import visitors_of
 from notifications.services import notifications_forget
-from profiles.selectors import visible_profiles
 
 
 def export(user: User) -> dict[str, Any]:
@@ -37,13 +37,9 @@ def export(user: User) -> dict[str, Any]:
             .order_by("created_at")
             .values("owner_id", "day", "created_at")
         ),
-        # As `GET visitors` shows them: members the viewer may not see are left out.
+        # As `GET visitors` shows them (members the viewer may not see are left out).
         "visitors": list(
-            ProfileVisit.objects.filter(
-                owner=user, viewer_id__in=visible_profiles(viewer=user).values("pk")
-            )
-            .order_by("created_at")
-            .values("viewer_id", "day", "created_at")
+            visitors_of(viewer=user).order_by("created_at").values("viewer_id", "day", "created_at")
         ),
     }
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from accounts.models import User
 from notifications.models import DeviceToken, Notification, Preferences
+from notifications.services import devices_forget
 
 
 def export(user: User) -> dict[str, Any]:
@@ -28,5 +29,5 @@ def export(user: User) -> dict[str, Any]:
 
 def erase(user: User) -> None:
     Notification.objects.filter(recipient=user).delete()
-    DeviceToken.objects.filter(user=user).delete()
+    devices_forget(user=user)
     Preferences.objects.filter(user=user).delete()
