@@ -34,17 +34,22 @@ def _json_types(field: serializers.Field) -> tuple[type, ...] | None:
     return None
 
 
-_TYPE_NAMES = {bool: "true or false", int: "a whole number", str: "a string", list: "a list"}
+_EXPECTED = {
+    (bool,): "true or false",
+    (int,): "a whole number",
+    (int, float): "a number",
+    (str,): "a string",
+    (list,): "a list",
+    (dict,): "an object",
+}
 
 
 def _type_errors(field: serializers.Field, value: Any) -> list[str]:
     types = _json_types(field)
     if value is None or types is None:
         return []  # null is the field's own business (allow_null)
-    wrong = not isinstance(value, types) or (bool not in types and isinstance(value, bool))
-    if wrong:
-        names = {float: "a number", dict: "an object"}
-        return [f"Must be {names.get(types[-1], _TYPE_NAMES.get(types[0], 'of another type'))}."]
+    if not isinstance(value, types) or (bool not in types and isinstance(value, bool)):
+        return [f"Must be {_EXPECTED[types]}."]
     if isinstance(field, serializers.ListField) and field.child is not None:
         for item in value:
             if errors := _type_errors(field.child, item):

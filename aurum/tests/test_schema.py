@@ -49,3 +49,42 @@ def test_account_deletion_documents_its_body_and_no_format_parameter_exists(sche
 
     assert body["required"] is True
     assert "format" not in parameters
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field", "message"),
+    [
+        (
+            "patch",
+            "/api/v1/chat/settings",
+            {"show_last_seen": 0},
+            "show_last_seen",
+            "true or false",
+        ),
+        ("post", "/api/v1/notifications/mark-read", {"ids": [False]}, "ids", "a string"),
+        (
+            "post",
+            "/api/v1/auth/password/reset/request",
+            {"identifier": 0},
+            "identifier",
+            "a string",
+        ),
+        (
+            "post",
+            "/api/v1/chat/messages/send",
+            {"body": "Hi", "client_id": "c", "conversation_id": 7},
+            "conversation_id",
+            "a string",
+        ),
+    ],
+)
+def test_request_bodies_take_the_json_type_their_schema_gives(
+    client_for, method, path, body, field, message
+):
+    from accounts.tests.factories import UserFactory
+
+    response = getattr(client_for(UserFactory()), method)(path, body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["fields"][field] == [f"Must be {message}."]
