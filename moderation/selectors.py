@@ -26,17 +26,18 @@ def blocked_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     return {frozenset(row) for row in rows} & wanted
 
 
+def _held_for_review() -> QuerySet[Report]:
+    """Reports that hold their member out of sight: flagged (several reporters) and pending."""
+    return Report.objects.filter(status=ReportStatus.PENDING, flagged=True)
+
+
 def hidden_from(viewer: User) -> Q:
     """Profiles `viewer` must not see: blocked either way, or held for review after several
     reports. Registered with the visibility rule in profiles (moderation/apps.py)."""
     return (
         Q(user_id__in=Block.objects.filter(blocker=viewer).values("blocked"))
         | Q(user_id__in=Block.objects.filter(blocked=viewer).values("blocker"))
-        | Q(
-            user_id__in=Report.objects.filter(status=ReportStatus.PENDING, flagged=True).values(
-                "reported"
-            )
-        )
+        | Q(user_id__in=_held_for_review().values("reported"))
     )
 
 
@@ -45,9 +46,7 @@ def hidden_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     for review. Registered with it (moderation/apps.py)."""
     members = {member for pair in pairs for member in pair}
     held = set(
-        Report.objects.filter(
-            status=ReportStatus.PENDING, flagged=True, reported_id__in=members
-        ).values_list("reported_id", flat=True)
+        _held_for_review().filter(reported_id__in=members).values_list("reported_id", flat=True)
     )
     return blocked_pairs(pairs) | {frozenset(pair) for pair in pairs if held.intersection(pair)}
 
