@@ -102,7 +102,10 @@ class UserAdmin(DjangoUserAdmin):
         fields = tuple(super().get_readonly_fields(request, obj))
         if obj is not None and getattr(request.user, "role", None) != Role.ADMIN:
             fields += ("role", "is_active")  # only admins change roles and account state here
-        return fields
+        if obj is not None and obj.deleted_at is not None:
+            # Deleted by its member: it stays closed and anonymous (accounts.privacy).
+            fields += ("role", "is_active", "email", "phone", "first_name", "last_name")
+        return tuple(dict.fromkeys(fields))
 
     def save_model(
         self, request: HttpRequest, obj: User, form: forms.ModelForm, change: bool

@@ -315,3 +315,18 @@ def test_a_conversation_goes_once_both_members_are_gone(bride_world):
 
     assert not Conversation.objects.filter(pk=bride_world["conversation"].pk).exists()
     assert not Message.objects.filter(conversation_id=bride_world["conversation"].pk).exists()
+
+
+def test_the_admin_shows_a_deleted_account_read_only(rf):
+    from django.contrib import admin
+
+    from accounts.privacy import member_erase
+
+    member = make_member().user
+    member_erase(member)
+    request = rf.get("/admin/")
+    request.user = UserFactory(role="admin")
+
+    fields = admin.site._registry[User].get_readonly_fields(request, User.objects.get(pk=member.pk))
+
+    assert {"is_active", "role", "email", "phone", "first_name"} <= set(fields)
