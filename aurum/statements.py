@@ -21,7 +21,7 @@ import logging
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -191,6 +191,18 @@ def compile_shape(build: Build, values: Mapping[str, Any]) -> Compiled | None:
     )
     fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
     return Compiled(sql, tuple(traced), tuple(names), compiler.get_converters(fields))
+
+
+def padded(items: Iterable[Any]) -> tuple[Any, ...]:
+    """`items` as a tuple whose length is the next power of two, its last item repeated: the
+    values of an `__in` filter, so that one compiled shape serves every list length up to it
+    (a batch of 3 members and one of 4 run the same statement; a repeat changes nothing in
+    IN). Empty stays empty: a caller asks nothing for no values."""
+    values = tuple(items)
+    if not values:
+        return values
+    size = 1 << (len(values) - 1).bit_length()
+    return values + (values[-1],) * (size - len(values))
 
 
 class Statements:

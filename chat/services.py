@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from accounts.selectors import user_by_public_id
 from aurum import events
 from aurum.errors import ApiError, RateLimited
 from aurum.ratelimit import take_many
+from aurum.statements import Statements, padded
 from chat.models import (
     LIVE_CALL,
     Call,
@@ -275,7 +276,8 @@ def _resolve(
 ) -> dict[int, Any]:
     """Each request's other member; 404 for a conversation that is not the sender's."""
     wanted = {_conversation_key(requests[i].conversation_id) for i in todo} - {None}
-    conversations = {c.pk: c for c in Conversation.objects.filter(pk__in=wanted)} if wanted else {}
+    found = BATCH_STATEMENTS.rows("members", {"ids": padded(wanted)}, _members_of) if wanted else []
+    conversations = {row["pk"]: (row["member_low"], row["member_high"]) for row in found}
     others: dict[int, Any] = {}
     for index in todo:
         request = requests[index]
@@ -286,15 +288,39 @@ def _resolve(
             else:
                 others[index] = recipient.pk
             continue
-        conversation = conversations.get(_conversation_key(request.conversation_id))
-        if conversation is None or request.sender.pk not in (
-            conversation.member_low,
-            conversation.member_high,
-        ):
+        members = conversations.get(_conversation_key(request.conversation_id), ())
+        if request.sender.pk not in members:
             results[index] = _not_found()
         else:
-            others[index] = other_member_id(conversation, request.sender.pk)
+            low, high = members
+            others[index] = high if low == request.sender.pk else low
     return others
+
+
+# A server asks these on every batch of sends: compiled once per shape (aurum.statements),
+# not once a batch; `padded` lists make a batch of any size one of a few shapes.
+BATCH_STATEMENTS = Statements("chat batch")
+
+
+def _members_of(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return Conversation.objects.filter(pk__in=values["ids"]).values(
+        "pk", "member_low", "member_high"
+    )
+
+
+def _locked(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return (
+        Conversation.objects.select_for_update()
+        .filter(pk__in=values["ids"])
+        .order_by("pk")
+        .values("pk")
+    )
+
+
+def _channels_of(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return _live_connections(values["users"], since=values["since"]).values(
+        "user_id", "channel_name"
+    )
 
 
 def _rate_limit(
@@ -328,11 +354,8 @@ def _write(
     with transaction.atomic():
         # Row locks on the conversations, in one order: another server's batch for the same
         # conversation commits wholly before or after this one, so ids follow commit order.
-        list(
-            Conversation.objects.select_for_update()
-            .filter(pk__in=set(conversation_of_request.values()))
-            .order_by("pk")
-            .values_list("pk", flat=True)
+        BATCH_STATEMENTS.rows(
+            "lock", {"ids": padded(set(conversation_of_request.values()))}, _locked
         )
         for index in todo:
             request = requests[index]
@@ -516,9 +539,10 @@ def _fresh_since() -> Any:
     return timezone.now() - timedelta(seconds=settings.CHAT_PRESENCE_STALE)
 
 
-def _live_connections(user_ids: set[Any]) -> QuerySet[Connection]:
-    """The live connections of `user_ids` (refreshed lately: see `Connection`)."""
-    return Connection.objects.filter(user_id__in=user_ids, seen_at__gte=_fresh_since())
+def _live_connections(user_ids: Iterable[Any], since: Any = None) -> QuerySet[Connection]:
+    """The live connections of `user_ids` (refreshed since `since`, by default lately: see
+    `Connection`)."""
+    return Connection.objects.filter(user_id__in=user_ids, seen_at__gte=since or _fresh_since())
 
 
 def _online_among(user_ids: set[Any]) -> set[Any]:
@@ -529,8 +553,11 @@ def _online_among(user_ids: set[Any]) -> set[Any]:
 def _live_channels(user_ids: set[Any]) -> dict[Any, list[str]]:
     """The channels of each of `user_ids`' live connections; members with none are absent."""
     live: dict[Any, list[str]] = {}
-    for user_id, channel_name in _live_connections(user_ids).values_list("user_id", "channel_name"):
-        live.setdefault(user_id, []).append(channel_name)
+    if not user_ids:
+        return live
+    values = {"users": padded(user_ids), "since": _fresh_since()}
+    for row in BATCH_STATEMENTS.rows("channels", values, _channels_of):
+        live.setdefault(row["user_id"], []).append(row["channel_name"])
     return live
 
 

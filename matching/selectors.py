@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from accounts.models import User
+from aurum.statements import Statements, padded
 from matching.models import Interest, InterestStatus, ProfileVisit, Shortlist
 from profiles.selectors import visible_profiles
 
@@ -39,12 +41,26 @@ def accepted_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     if not pairs:
         return set()
     ordered = {pair_key(a, b) for a, b in pairs}
-    rows = Interest.objects.filter(
-        member_low__in={low for low, _ in ordered},
-        member_high__in={high for _, high in ordered},
+    values = {
+        "lows": padded({low for low, _ in ordered}),
+        "highs": padded({high for _, high in ordered}),
+    }
+    rows = PAIR_STATEMENTS.rows("accepted", values, _accepted_among_pairs)
+    found = ((row["member_low"], row["member_high"]) for row in rows)
+    return {frozenset(pair) for pair in found if pair in ordered}
+
+
+# Chat asks `accepted_pairs` on every batch of sends: its statement is compiled once per
+# shape (aurum.statements), not once a batch.
+PAIR_STATEMENTS = Statements("matching pairs")
+
+
+def _accepted_among_pairs(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return Interest.objects.filter(
+        member_low__in=values["lows"],
+        member_high__in=values["highs"],
         status=InterestStatus.ACCEPTED,
-    ).values_list("member_low", "member_high")
-    return {frozenset(row) for row in rows if tuple(row) in ordered}
+    ).values("member_low", "member_high")
 
 
 def contacts_of(user: User) -> list[Any]:

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from aurum.statements import Statements, padded
 from moderation.models import Block, Report, ReportStatus
 
 
@@ -19,11 +21,25 @@ def blocked_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     if not pairs:
         return set()
     wanted = {frozenset(pair) for pair in pairs}
-    members = {member for pair in pairs for member in pair}
-    rows = Block.objects.filter(blocker_id__in=members, blocked_id__in=members).values_list(
+    members = padded({member for pair in pairs for member in pair})
+    rows = PAIR_STATEMENTS.rows("blocks", {"members": members}, _blocks_among)
+    return {frozenset((row["blocker_id"], row["blocked_id"])) for row in rows} & wanted
+
+
+# Chat asks the pair forms on every batch of sends: their statements are compiled once per
+# shape (aurum.statements), not once a batch.
+PAIR_STATEMENTS = Statements("moderation pairs")
+
+
+def _blocks_among(values: Mapping[str, Any]) -> QuerySet[Any]:
+    members = values["members"]
+    return Block.objects.filter(blocker_id__in=members, blocked_id__in=members).values(
         "blocker_id", "blocked_id"
     )
-    return {frozenset(row) for row in rows} & wanted
+
+
+def _held_among(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return _held_for_review().filter(reported_id__in=values["members"]).values("reported_id")
 
 
 def _held_for_review() -> QuerySet[Report]:
@@ -44,10 +60,13 @@ def hidden_from(viewer: User) -> Q:
 def hidden_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     """`hidden_from` for many pairs at once: those with a block either way, or a member held
     for review. Registered with it (moderation/apps.py)."""
-    members = {member for pair in pairs for member in pair}
-    held = set(
-        _held_for_review().filter(reported_id__in=members).values_list("reported_id", flat=True)
-    )
+    if not pairs:
+        return set()
+    members = padded({member for pair in pairs for member in pair})
+    held = {
+        row["reported_id"]
+        for row in PAIR_STATEMENTS.rows("held", {"members": members}, _held_among)
+    }
     return blocked_pairs(pairs) | {frozenset(pair) for pair in pairs if held.intersection(pair)}
 
 

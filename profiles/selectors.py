@@ -7,7 +7,7 @@ knows, matching registers accepted interests. Profiles imports neither of them.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
+from aurum.statements import Statements, padded
 from profiles.models import LISTED, Profile
 
 # viewer -> Q over Profile rows the viewer must not see (e.g. members either side blocked).
@@ -141,15 +142,23 @@ def visible_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     members = {member for pair in pairs for member in pair}
     if not members:
         return set()
-    listed = set(
-        Profile.objects.filter(LISTED, user_id__in=members, user__is_active=True).values_list(
-            "user_id", flat=True
-        )
-    )
+    found = PAIR_STATEMENTS.rows("listed", {"members": padded(members)}, _listed_among)
+    listed = {row["user_id"] for row in found}
     kept = {frozenset((a, b)) for a, b in pairs if a != b and a in listed and b in listed}
     for exclusion in _pair_exclusions if kept else ():
         kept -= exclusion({tuple(pair) for pair in kept})  # type: ignore[misc]
     return kept
+
+
+# Chat asks `visible_pairs` on every batch of sends: its statement is compiled once per shape
+# (aurum.statements), not once a batch.
+PAIR_STATEMENTS = Statements("profiles pairs")
+
+
+def _listed_among(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return Profile.objects.filter(
+        LISTED, user_id__in=values["members"], user__is_active=True
+    ).values("user_id")
 
 
 def can_see(*, viewer: User, owner: User) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from django.db.models import QuerySet
 
-from aurum.statements import Statements, compile_shape
+from aurum.statements import Statements, compile_shape, padded
 from matching.search import SEARCH_PAGES, search_page
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
@@ -107,3 +107,20 @@ def test_the_least_recently_used_shape_goes_first():
         assert statements.rows(shape, values, born_after) == list(born_after(values))
 
     assert [key[1] for key in statements._shapes] == ["one", "three"]
+
+
+def test_padded_lists_take_one_shape_per_power_of_two():
+    assert [len(padded(range(n))) for n in (0, 1, 2, 3, 5, 8, 9)] == [0, 1, 2, 4, 8, 8, 16]
+    assert padded([7, 8, 9]) == (7, 8, 9, 9)
+    members = sorted((make_member() for _ in range(4)), key=lambda m: m.user.pk)
+    statements = Statements("test")
+
+    for count in (3, 4, 3):
+        ids = padded(member.user.pk for member in members[:count])
+        values = {"born": date(1900, 1, 1), "ids": ids}
+
+        rows = statements.rows("born after", values, born_after)
+
+        assert [row["user_id"] for row in rows] == [m.user.pk for m in members[:count]]
+        assert rows == list(born_after(values))
+    assert len(statements._shapes) == 1

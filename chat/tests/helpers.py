@@ -11,6 +11,7 @@ from accounts.services import tokens_issue
 from aurum.asgi import application
 from chat.models import Conversation
 from matching import services as matching
+from matching.selectors import pair_key
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
@@ -20,7 +21,8 @@ def connected_pair() -> tuple[Profile, Profile, Conversation]:
     bride, groom = make_member(), make_groom()
     interest = matching.interest_send(sender=groom.user, receiver=bride.user)
     matching.interest_accept(user=bride.user, interest=interest)
-    return bride, groom, Conversation.objects.get()
+    low, high = pair_key(bride.user.pk, groom.user.pk)
+    return bride, groom, Conversation.objects.get(member_low=low, member_high=high)
 
 
 def token_for(profile: Profile) -> str:

@@ -17,10 +17,13 @@ from accounts.services import user_set_active
 from chat import services
 from chat.models import Conversation, Message, MessageRevision, Participant
 from chat.tests.helpers import connected_pair
+from matching import selectors as matching_selectors
 from matching import services as matching
+from moderation import selectors as moderation_selectors
 from moderation.models import Report, ReportStatus
 from moderation.services import block_create
 from notifications.models import Notification
+from profiles import selectors as profile_selectors
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
@@ -452,3 +455,38 @@ def test_a_batch_that_meets_a_stored_client_id_mid_write_settles_each_send_once(
     assert isinstance(results[1], tuple) and results[1][1] is True
     assert sorted(Message.objects.values_list("client_id", flat=True)) == ["dup", "fresh"]
     assert len(looks) == 2  # the first look, and the one that found "dup" on the second write
+
+
+def test_a_batch_runs_statements_compiled_once_for_any_batch_size(caplog):
+    # Every send asks the rule and the batch's own reads; each is compiled once per shape and
+    # a batch of 3 pads to the shapes of a batch of 4. A shape that could not be traced would
+    # run the ORM every time (slow, with a warning): none may.
+    caches = [
+        services.BATCH_STATEMENTS,
+        profile_selectors.PAIR_STATEMENTS,
+        moderation_selectors.PAIR_STATEMENTS,
+        matching_selectors.PAIR_STATEMENTS,
+    ]
+    for cache in caches:
+        cache._shapes.clear()
+    pairs = [connected_pair() for _ in range(4)]
+
+    def batch(size: int, tag: str) -> list[services.SendResult]:
+        return services.messages_send(
+            [
+                services.SendRequest(groom.user, "Namaskaram", f"{tag}-{n}", conversation.pk)
+                for n, (_bride, groom, conversation) in enumerate(pairs[:size])
+            ]
+        )
+
+    first = batch(3, "a")
+    shapes = {cache.name: list(cache._shapes.items()) for cache in caches}
+    second = batch(4, "b")
+
+    assert all(isinstance(result, tuple) and result[1] for result in first + second)
+    assert {cache.name: list(cache._shapes.items()) for cache in caches} == shapes
+    compiled = [shape for cache in caches for shape in cache._shapes.values()]
+    assert len(compiled) == 7  # members, lock, channels; listed, held, blocks; accepted
+    assert all(shape is not None for shape in compiled)
+    assert "cannot be reused" not in caplog.text
+    assert Message.objects.count() == 7
