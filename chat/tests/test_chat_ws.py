@@ -5,6 +5,7 @@ layer on the embedded default and on Redis in CI."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from datetime import timedelta
 
@@ -88,6 +89,40 @@ async def test_sends_in_flight_on_one_socket_are_stored_in_the_order_sent():
     ]
     await groom_ws.disconnect()
     await bride_ws.disconnect()
+
+
+async def test_a_device_with_max_sending_messages_unstored_is_read_no_further(monkeypatch):
+    # The store is held up: a device may have MAX_SENDING messages waiting; its next frame
+    # waits (so does the socket's reading: a ping goes unanswered) until one is stored.
+    from chat import consumers
+
+    monkeypatch.setattr(consumers, "MAX_SENDING", 2)
+    _bride, groom, conversation = await pair()
+    groom_ws = await socket_for(groom)
+    await nothing_more(groom_ws)  # the greeting (the bride's presence) read and dropped
+    held, send = threading.Event(), services.messages_send
+    submitted: list[str] = []
+
+    def slow_store(requests):
+        submitted.extend(request.client_id for request in requests)
+        held.wait(timeout=10)
+        return send(requests)
+
+    monkeypatch.setattr(services, "messages_send", slow_store)
+    for n in range(3):
+        await groom_ws.send_json_to(send_frame(conversation, client_id=f"w-{n}"))
+    await groom_ws.send_json_to({"type": "ping"})
+
+    assert await nothing_more(groom_ws)  # no pong, no ack: the third send waits
+    assert submitted == ["w-0"]  # the second waits for the batch being written
+    held.set()
+    frames = [await groom_ws.receive_json_from(timeout=5) for _ in range(4)]
+
+    kinds = [frame["type"] for frame in frames]
+    assert sorted(kinds) == ["message.ack", "message.ack", "message.ack", "pong"]
+    assert kinds.index("pong") > kinds.index("message.ack")  # read on once one was stored
+    assert await database_sync_to_async(Message.objects.count)() == 3
+    await groom_ws.disconnect()
 
 
 async def test_a_repeated_client_id_is_acked_with_the_first_message_and_not_delivered_again():
