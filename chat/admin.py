@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.forms.models import BaseInlineFormSet
+from django.urls import reverse
+from django.utils.html import format_html
 
 from aurum.admin_site import ReadOnlyAdminMixin
 from chat.models import Call, Conversation, Message, MessageRevision
@@ -17,8 +20,25 @@ class RevisionInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+LATEST_MESSAGES = 100  # on a conversation's page; the message list pages through the rest
+
+
+class LatestMessages(BaseInlineFormSet):
+    """A conversation's latest messages only: one of ten thousand messages must not make a
+    page of ten thousand rows."""
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_latest"):  # asked once per form: evaluated once
+            messages = super().get_queryset()
+            latest = messages.order_by("-id").values("pk")[:LATEST_MESSAGES]
+            self._latest = messages.filter(pk__in=latest)
+        return self._latest
+
+
 class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = Message
+    formset = LatestMessages
+    verbose_name_plural = f"messages (the latest {LATEST_MESSAGES})"
     fields = readonly_fields = ("id", "sender", "body", "created_at", "edited_at", "deleted_at")
     ordering = ("-id",)
     show_change_link = True
@@ -33,8 +53,18 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
 class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ("id", "member_low", "member_high", "created_at")
     search_fields = ("=member_low", "=member_high", "=id")
-    fields = readonly_fields = ("id", "member_low", "member_high", "created_at")
+    fields = readonly_fields = ("id", "member_low", "member_high", "created_at", "all_messages")
     inlines = (MessageInline,)
+
+    @admin.display(description="All messages")
+    def all_messages(self, conversation: Conversation) -> str:
+        url = reverse("admin:chat_message_changelist")
+        return format_html(
+            '<a href="{}?q={}">{} messages, paged</a>',
+            url,
+            conversation.pk,
+            conversation.messages.count(),
+        )
 
 
 @admin.register(Message)

@@ -37,3 +37,24 @@ def test_a_moderator_reads_a_conversation_read_only_in_the_same_queries_however_
     assert "line 0" in short and "line 4" in long
     assert long_queries == short_queries  # not a query per message
     assert client.post(url, {}).status_code == 403  # read-only
+
+
+def test_a_long_conversation_shows_its_latest_messages_and_links_to_all(client, monkeypatch):
+    from chat import admin as chat_admin
+
+    monkeypatch.setattr(chat_admin, "LATEST_MESSAGES", 3)
+    _bride, groom, conversation = connected_pair()
+    for n in range(5):
+        services.message_send(
+            sender=groom.user, body=f"line {n}", client_id=f"c-{n}", conversation_id=conversation.pk
+        )
+    client.force_login(make_moderator())
+
+    page = client.get(reverse("admin:chat_conversation_change", args=[conversation.pk]))
+
+    text = page.content.decode()
+    assert [f"line {n}" in text for n in range(5)] == [False, False, True, True, True]
+    listing = f"{reverse('admin:chat_message_changelist')}?q={conversation.pk}"
+    assert f'href="{listing}"' in text and "5 messages, paged" in text
+    everything = client.get(listing).content.decode()
+    assert "5 messages" in everything or "5 results" in everything
