@@ -27,6 +27,9 @@ logger = logging.getLogger("aurum.events")
 
 Item = tuple[str, str, dict[str, Any]]
 MAX_RUN = 500  # events published together at most
+# Events waiting in a server's outbox at most: while Redis is away they pile up; past this the
+# oldest go (a live frame is best effort; apps catch up from the database).
+MAX_OUTBOX = 20_000
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[Item]] = (
     weakref.WeakKeyDictionary()
 )
@@ -84,6 +87,9 @@ def _enqueue(loop: asyncio.AbstractEventLoop, item: Item) -> None:
     if outbox is None:
         outbox = _outboxes[loop] = asyncio.Queue()
         loop.create_task(_drain(outbox))
+    if outbox.qsize() >= MAX_OUTBOX:
+        dropped = outbox.get_nowait()
+        logger.warning("outbox full: dropped %s for %s", dropped[2].get("type"), dropped[1])
     outbox.put_nowait(item)
 
 
