@@ -6,10 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.forms.models import BaseInlineFormSet
 from django.urls import reverse
 from django.utils.html import format_html
 
+from accounts.models import User
 from aurum.admin_site import ReadOnlyAdminMixin
 from chat.models import Call, Conversation, Message, MessageRevision
 
@@ -49,12 +52,45 @@ class MessageInline(ReadOnlyAdminMixin, admin.TabularInline):
         return super().get_queryset(request).select_related("sender")  # not a query a row
 
 
+def _member(column: str) -> Subquery:
+    """'Anjali (AUR1234)': who a conversation's member id is, read in the page's own query."""
+    user = User.objects.filter(pk=OuterRef(column))
+    return Subquery(
+        user.annotate(label=Concat("first_name", Value(" ("), "profile_code", Value(")"))).values(
+            "label"
+        )[:1]
+    )
+
+
 @admin.register(Conversation)
 class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("id", "member_low", "member_high", "created_at")
+    list_display = ("id", "first_member", "second_member", "created_at")
     search_fields = ("=member_low", "=member_high", "=id")
-    fields = readonly_fields = ("id", "member_low", "member_high", "created_at", "all_messages")
+    fields = readonly_fields = (
+        "id",
+        "first_member",
+        "member_low",
+        "second_member",
+        "member_high",
+        "created_at",
+        "all_messages",
+    )
     inlines = (MessageInline,)
+
+    def get_queryset(self, request: Any) -> Any:
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(low_label=_member("member_low"), high_label=_member("member_high"))
+        )
+
+    @admin.display(description="Member")
+    def first_member(self, conversation: Conversation) -> str:
+        return conversation.low_label or "Deleted member"  # type: ignore[attr-defined]
+
+    @admin.display(description="Member")
+    def second_member(self, conversation: Conversation) -> str:
+        return conversation.high_label or "Deleted member"  # type: ignore[attr-defined]
 
     @admin.display(description="All messages")
     def all_messages(self, conversation: Conversation) -> str:

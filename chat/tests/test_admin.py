@@ -4,6 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.html import escape
 
 from accounts.tests.factories import make_moderator
 from chat import services
@@ -58,3 +59,27 @@ def test_a_long_conversation_shows_its_latest_messages_and_links_to_all(client, 
     assert f'href="{listing}"' in text and "5 messages, paged" in text
     everything = client.get(listing).content.decode()
     assert "5 messages" in everything or "5 results" in everything
+
+
+def test_conversations_name_their_members_in_one_query_however_many(client):
+    client.force_login(make_moderator())
+    url = reverse("admin:chat_conversation_changelist")
+    bride, groom, conversation = connected_pair()
+    client.get(url)
+
+    def listing() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            response = client.get(url)
+        assert response.status_code == 200
+        return response.content.decode(), len(queries)
+
+    one, one_queries = listing()
+    for _ in range(3):
+        connected_pair()
+    _many, many_queries = listing()
+
+    for member in (bride, groom):
+        assert escape(f"{member.user.first_name} ({member.user.profile_code})") in one
+    assert many_queries == one_queries
+    page = client.get(reverse("admin:chat_conversation_change", args=[conversation.pk]))
+    assert escape(f"{bride.user.first_name} ({bride.user.profile_code})") in page.content.decode()
