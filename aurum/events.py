@@ -27,12 +27,14 @@ logger = logging.getLogger("aurum.events")
 
 Item = tuple[str, str, dict[str, Any]]
 MAX_RUN = 500  # events published together at most
-# Events waiting in a server's outbox at most: while Redis is away they pile up; past this the
-# oldest go (a live frame is best effort; apps catch up from the database).
+# Events waiting in a server's outbox at most: while Redis is away (or publishing falls behind)
+# they pile up; past this the oldest go (a live frame is best effort; apps catch up from the
+# database).
 MAX_OUTBOX = 20_000
 _outboxes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Queue[Item]] = (
     weakref.WeakKeyDictionary()
 )
+_dropped: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, int] = weakref.WeakKeyDictionary()
 
 
 def user_group(user_id: Any) -> str:
@@ -88,8 +90,10 @@ def _enqueue(loop: asyncio.AbstractEventLoop, item: Item) -> None:
         outbox = _outboxes[loop] = asyncio.Queue()
         loop.create_task(_drain(outbox))
     if outbox.qsize() >= MAX_OUTBOX:
-        dropped = outbox.get_nowait()
-        logger.warning("outbox full: dropped %s for %s", dropped[2].get("type"), dropped[1])
+        outbox.get_nowait()
+        dropped = _dropped[loop] = _dropped.get(loop, 0) + 1
+        if dropped == 1 or dropped % 10_000 == 0:  # a line, not one per event of an outage
+            logger.warning("outbox full: %d live events dropped so far, oldest first", dropped)
     outbox.put_nowait(item)
 
 

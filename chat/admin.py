@@ -96,7 +96,7 @@ class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def all_messages(self, conversation: Conversation) -> str:
         url = reverse("admin:chat_message_changelist")
         return format_html(
-            '<a href="{}?q={}">{} messages, paged</a>',
+            '<a href="{}?conversation__id__exact={}">{} messages, paged</a>',
             url,
             conversation.pk,
             conversation.messages.count(),

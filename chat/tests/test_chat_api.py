@@ -491,3 +491,37 @@ def test_a_batch_runs_statements_compiled_once_for_any_batch_size(caplog):
     assert all(shape is not None for shape in compiled)
     assert "cannot be reused" not in caplog.text
     assert Message.objects.count() == 7
+
+
+def test_the_compiled_rule_answers_as_the_orm_does_for_a_mixed_batch(monkeypatch):
+    # Refused pairs sit among allowed ones, so padding repeats both kinds of member.
+    couples = [connected_pair() for _ in range(5)]
+    _first, (b1, g1, _), (b2, g2, _), (b3, g3, _), (b4, _g4, _) = couples
+    block_create(blocker=b1.user, blocked=g1.user)
+    Profile.objects.filter(pk=b2.pk).update(is_hidden=True)
+    user_set_active(actor=None, user=g3.user, active=False)
+    declined = matching.interest_send(sender=make_groom().user, receiver=b4.user)
+    matching.interest_decline(user=b4.user, interest=declined)
+    pairs = {(g.user_id, b.user_id) for b, g, _ in couples} | {(declined.sender_id, b4.user_id)}
+    caches = [
+        services.BATCH_STATEMENTS,
+        profile_selectors.PAIR_STATEMENTS,
+        moderation_selectors.PAIR_STATEMENTS,
+        matching_selectors.PAIR_STATEMENTS,
+    ]
+
+    compiled = {pair: error.get_codes() for pair, error in services._problems(pairs).items()}
+    for cache in caches:
+        monkeypatch.setattr(cache, "rows", lambda shape, values, build: list(build(values)))
+    orm = {pair: error.get_codes() for pair, error in services._problems(pairs).items()}
+
+    assert (
+        compiled
+        == orm
+        == {
+            frozenset((g1.user_id, b1.user_id)): "blocked",
+            frozenset((g2.user_id, b2.user_id)): "unavailable",
+            frozenset((g3.user_id, b3.user_id)): "unavailable",
+            frozenset((declined.sender_id, b4.user_id)): "not_connected",
+        }
+    )

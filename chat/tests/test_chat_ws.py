@@ -100,22 +100,29 @@ async def test_a_device_with_max_sending_messages_unstored_is_read_no_further(mo
     _bride, groom, conversation = await pair()
     groom_ws = await socket_for(groom)
     await nothing_more(groom_ws)  # the greeting (the bride's presence) read and dropped
-    held, send = threading.Event(), services.messages_send
+    started, held, send = threading.Event(), threading.Event(), services.messages_send
     submitted: list[str] = []
 
     def slow_store(requests):
         submitted.extend(request.client_id for request in requests)
+        started.set()
         held.wait(timeout=10)
         return send(requests)
 
     monkeypatch.setattr(services, "messages_send", slow_store)
-    for n in range(3):
-        await groom_ws.send_json_to(send_frame(conversation, client_id=f"w-{n}"))
-    await groom_ws.send_json_to({"type": "ping"})
+    try:
+        for n in range(3):
+            await groom_ws.send_json_to(send_frame(conversation, client_id=f"w-{n}"))
+        await groom_ws.send_json_to({"type": "ping"})
+        for _ in range(500):  # the first batch is being written (and held)
+            if started.is_set():
+                break
+            await asyncio.sleep(0.01)
 
-    assert await nothing_more(groom_ws)  # no pong, no ack: the third send waits
-    assert submitted == ["w-0"]  # the second waits for the batch being written
-    held.set()
+        assert await nothing_more(groom_ws)  # no pong, no ack: the third send waits
+        assert submitted == ["w-0"]  # the second waits for the batch being written
+    finally:
+        held.set()
     frames = [await groom_ws.receive_json_from(timeout=5) for _ in range(4)]
 
     kinds = [frame["type"] for frame in frames]
