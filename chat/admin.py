@@ -84,6 +84,13 @@ class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             .annotate(low_label=_member("member_low"), high_label=_member("member_high"))
         )
 
+    def render_change_form(
+        self, request: Any, context: dict[str, Any], *args: Any, obj: Any = None, **kwargs: Any
+    ) -> Any:
+        if obj is not None:  # the page's heading names the two members, not their ids
+            context["subtitle"] = f"{self.first_member(obj)} ↔ {self.second_member(obj)}"
+        return super().render_change_form(request, context, *args, obj=obj, **kwargs)
+
     @admin.display(description="Member")
     def first_member(self, conversation: Conversation) -> str:
         return conversation.low_label or "Deleted member"  # type: ignore[attr-defined]
