@@ -116,9 +116,11 @@ def conversation_open(a_id: Any, b_id: Any) -> Conversation:
 
 
 def other_member_id(conversation: Conversation, user_id: Any) -> Any:
-    return (
-        conversation.member_high if conversation.member_low == user_id else conversation.member_low
-    )
+    return _other_of(conversation.member_low, conversation.member_high, user_id)
+
+
+def _other_of(low: Any, high: Any, user_id: Any) -> Any:
+    return high if low == user_id else low
 
 
 def conversation_of(*, user: User, conversation_id: Any) -> Conversation:
@@ -297,8 +299,7 @@ def _resolve(
         if request.sender.pk not in members:
             results[index] = _not_found()
         else:
-            low, high = members
-            others[index] = high if low == request.sender.pk else low
+            others[index] = _other_of(*members, request.sender.pk)
     return others
 
 
