@@ -61,32 +61,22 @@ def export(user: User) -> dict[str, Any]:
 
 
 def erase(user: User) -> None:
-    # The other member's notifications name this one ("New message from Anjali").
-    mine = Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
-    notifications_forget(
-        key="conversation", values=[str(pk) for pk in mine.values_list("pk", flat=True)]
-    )
-    notifications_forget(
-        key="call",
-        values=[
-            str(pk)
-            for pk in Call.objects.filter(Q(caller=user) | Q(callee=user)).values_list(
-                "pk", flat=True
-            )
-        ],
-    )
-    ChatSettings.objects.filter(user=user).delete()
-    Connection.objects.filter(user=user).delete()
-    Participant.objects.filter(user=user).delete()
-    # What was kept for the other member goes once they are gone too: no one is left to
-    # read it.
     conversations = {
         c.pk: other_member_id(c, user.pk)
         for c in Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
     }
     calls = Call.objects.filter(Q(caller=user) | Q(callee=user))
+    call_members = list(calls.values_list("pk", "caller_id", "callee_id"))
+    # The other member's notifications name this one ("New message from Anjali").
+    notifications_forget(key="conversation", values=[str(pk) for pk in conversations])
+    notifications_forget(key="call", values=[str(pk) for pk, _, _ in call_members])
+    ChatSettings.objects.filter(user=user).delete()
+    Connection.objects.filter(user=user).delete()
+    Participant.objects.filter(user=user).delete()
+    # What was kept for the other member goes once they are gone too: no one is left to
+    # read it.
     others = set(conversations.values()) | {
-        pk for pair in calls.values_list("caller_id", "callee_id") for pk in pair
+        pk for _, caller, callee in call_members for pk in (caller, callee)
     }
     gone = set(
         User.objects.filter(pk__in=others, deleted_at__isnull=False).values_list("pk", flat=True)
