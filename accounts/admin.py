@@ -158,16 +158,23 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Reactivate the selected accounts", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        deleted = queryset.filter(deleted_at__isnull=False).count()
-        for user in queryset.filter(is_active=False, deleted_at__isnull=True):
-            services.user_set_active(
-                actor=request.user, user=user, active=True, reason="admin", ip=client_ip(request)
-            )
+        refused = 0
+        for user in queryset.filter(is_active=False):
+            try:  # the service decides who may come back (not an account its member deleted)
+                services.user_set_active(
+                    actor=request.user,
+                    user=user,
+                    active=True,
+                    reason="admin",
+                    ip=client_ip(request),
+                )
+            except APIException:
+                refused += 1
         self.message_user(request, "Reactivated.", messages.SUCCESS)
-        if deleted:
+        if refused:
             self.message_user(
                 request,
-                f"{deleted} deleted by their members: those stay closed.",
+                f"{refused} deleted by their members: those stay closed.",
                 messages.WARNING,
             )
 

@@ -12,13 +12,14 @@ from django.apps import apps
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
+from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts.models import AuditAction, AuditLog, User
 from accounts.privacy import DELETED_NAME, member_parts
-from accounts.tests.factories import PASSWORD, UserFactory, make_moderator
+from accounts.tests.factories import PASSWORD, UserFactory, make_admin, make_moderator
 from accounts.tests.test_mfa import CONFIRM, QR, code_after_last, code_for
 from chat import services as chat
 from chat.models import Conversation, Message
@@ -330,3 +331,24 @@ def test_the_admin_shows_a_deleted_account_read_only(rf):
     fields = admin.site._registry[User].get_readonly_fields(request, User.objects.get(pk=member.pk))
 
     assert {"is_active", "role", "email", "phone", "first_name"} <= set(fields)
+
+
+def test_the_admin_reactivates_a_suspended_account_never_a_deleted_one(client):
+    from accounts.privacy import member_erase
+    from accounts.services import user_set_active
+
+    suspended, deleted = make_member().user, make_member().user
+    user_set_active(actor=None, user=suspended, active=False)
+    member_erase(deleted)
+    client.force_login(make_admin())
+
+    response = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "reactivate", "_selected_action": [str(suspended.pk), str(deleted.pk)]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert User.objects.get(pk=suspended.pk).is_active
+    assert not User.objects.get(pk=deleted.pk).is_active
+    assert "1 deleted by their members: those stay closed." in response.content.decode()
