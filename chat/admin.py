@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from accounts.models import User
+from accounts.privacy import DELETED_NAME
 from aurum.admin_site import ReadOnlyAdminMixin
 from chat.models import Call, Conversation, Message, MessageRevision
 
@@ -93,11 +94,11 @@ class ConversationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="Member")
     def first_member(self, conversation: Conversation) -> str:
-        return conversation.low_label or "Deleted member"  # type: ignore[attr-defined]
+        return conversation.low_label or DELETED_NAME  # type: ignore[attr-defined]
 
     @admin.display(description="Member")
     def second_member(self, conversation: Conversation) -> str:
-        return conversation.high_label or "Deleted member"  # type: ignore[attr-defined]
+        return conversation.high_label or DELETED_NAME  # type: ignore[attr-defined]
 
     @admin.display(description="All messages")
     def all_messages(self, conversation: Conversation) -> str:
