@@ -34,14 +34,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from common import (
-    ensure_postgres_database,
-    machine,
-    percentile,
-    rss_mb,
-    server_process,
-    setup_django,
-)
+from common import machine, percentile, postgres_setup, rss_mb, server_process
 
 WINDOW = 8  # messages in flight per pair
 LOST_AFTER = 5.0  # seconds after which an undelivered frame counts as lost
@@ -317,15 +310,8 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=1000)
     args = parser.parse_args()
 
-    url = os.environ.setdefault(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_chat"
-    )
-    if not url.startswith("postgres"):
-        sys.exit("bench/chat.py measures PostgreSQL: set DATABASE_URL to a postgresql:// URL")
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
-    ensure_postgres_database(url)
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    setup_django(env)
+    url, env = postgres_setup("chat.py", "aurum_bench_chat")
     from chat.models import Message
 
     pairs = prepare(max(args.pairs, args.idle // 2))

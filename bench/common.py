@@ -154,6 +154,21 @@ def start_redis(port: int) -> subprocess.Popen[bytes]:
     raise RuntimeError("redis-server did not start")
 
 
+def postgres_setup(
+    script: str, database: str, log_level: str = "WARNING"
+) -> tuple[str, dict[str, str]]:
+    """A benchmark's PostgreSQL (`DATABASE_URL`, by default `database` on the local server),
+    created when missing, and Django set up (set `REDIS_URL` first: settings read it once).
+    Returns the database URL and the environment for the servers."""
+    url = os.environ.setdefault("DATABASE_URL", f"postgresql://postgres@127.0.0.1:5432/{database}")
+    if not url.startswith("postgres"):
+        sys.exit(f"bench/{script} measures PostgreSQL: set DATABASE_URL to a postgresql:// URL")
+    ensure_postgres_database(url)
+    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": log_level}
+    setup_django(env)
+    return url, env
+
+
 def own_redis_setup(script: str, log_level: str) -> tuple[str, int, str, dict[str, str], Any]:
     """For the scripts that break their own Redis (chat_chaos, faults): PostgreSQL as
     bench/chat.py, a spare port for that Redis, Django set up, and bench/chat.py loaded (its
@@ -161,17 +176,10 @@ def own_redis_setup(script: str, log_level: str) -> tuple[str, int, str, dict[st
     environment for the servers, and the chat module."""
     from importlib import util
 
-    url = os.environ.setdefault(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_chat"
-    )
-    if not url.startswith("postgres"):
-        sys.exit(f"bench/{script} needs PostgreSQL: set DATABASE_URL to a postgresql:// URL")
-    ensure_postgres_database(url)
     redis_port = free_port()
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     os.environ["REDIS_URL"] = redis_url
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": log_level}
-    setup_django(env)
+    url, env = postgres_setup(script, "aurum_bench_chat", log_level)
     spec = util.spec_from_file_location("chat_bench", Path(__file__).parent / "chat.py")
     assert spec and spec.loader
     chat_bench = util.module_from_spec(spec)

@@ -28,7 +28,7 @@ from collections import defaultdict
 from contextlib import ExitStack
 from typing import Any
 
-from common import ensure_postgres_database, machine, percentile, server_process, setup_django
+from common import machine, percentile, postgres_setup, server_process
 
 WEIGHTS = {
     "GET feed": 20,
@@ -247,15 +247,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    url = os.environ.setdefault(
-        "DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_load"
-    )
-    if not url.startswith("postgres"):
-        sys.exit("bench/load.py measures PostgreSQL: set DATABASE_URL to a postgresql:// URL")
     redis_url = os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    ensure_postgres_database(url)
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    setup_django(env)
+    url, env = postgres_setup("load.py", "aurum_bench_load")
     random.seed(7)
     actors, pairs = prepare(args.members)
     server_env = {

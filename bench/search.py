@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
-from common import ensure_postgres_database, machine, percentile, setup_django, uvicorn
+from common import machine, percentile, postgres_setup, uvicorn
 
 TYPICAL = {
     "age_min": 24,
@@ -86,13 +86,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     args = parser.parse_args()
 
-    url = os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench")
-    if not url.startswith("postgres"):
-        sys.exit("bench/search.py measures PostgreSQL: set DATABASE_URL to a postgresql:// URL")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    ensure_postgres_database(url)
-    env = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "WARNING"}
-    setup_django(env)
+    url, env = postgres_setup("search.py", "aurum_bench")
 
     import psycopg
     from django.http import QueryDict
