@@ -5,14 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from profiles.models import Career, Education, Family, PartnerPreferences, Profile
-
-SECTIONS = {
-    "education": Education,
-    "career": Career,
-    "family": Family,
-    "preferences": PartnerPreferences,
-}
+from profiles.models import Profile
+from profiles.services import SECTION_MODELS
 
 
 def export(user: User) -> dict[str, Any] | None:
@@ -20,7 +14,7 @@ def export(user: User) -> dict[str, Any] | None:
     if profile is None:
         return None
     profile.pop("reviewed_by_id")  # which moderator: staff's, not the member's
-    for name, model in SECTIONS.items():
+    for name, model in SECTION_MODELS.items():
         section = model.objects.filter(profile__user=user).values().first()
         profile[name] = section
     return profile
