@@ -15,10 +15,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
-from accounts import services
+from accounts import services, staff
 from accounts.models import AuditLog, Role, User
 from accounts.phone import InvalidPhone, normalize_phone
 from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.errors import ApiError
 from aurum.net import client_ip
 
 
@@ -60,6 +61,33 @@ class UserChangeAdminForm(forms.ModelForm):
     def clean_phone(self) -> str | None:
         return UserCreationAdminForm.clean_phone(self)  # type: ignore[arg-type]
 
+    def clean(self) -> dict[str, Any]:
+        """Separation of duties on the page itself: a refused role or state change is a
+        message on the form (and an audit record), not an error page."""
+        data = super().clean()
+        before = User.objects.filter(pk=self.instance.pk).first()
+        if before is None:
+            return data
+        actor = self.actor  # type: ignore[attr-defined]
+        changes = []
+        if "role" in data and data["role"] != before.role:
+            changes.append((staff.Change.ROLE, data["role"]))
+        if "is_active" in data and data["is_active"] != before.is_active:
+            active = data["is_active"]
+            changes.append((staff.Change.REACTIVATE if active else staff.Change.SUSPEND, None))
+        for change, new_role in changes:
+            try:
+                staff.act_check(
+                    actor=actor,
+                    target=before,
+                    change=change,
+                    new_role=new_role,
+                    ip=self.ip,  # type: ignore[attr-defined]
+                )
+            except ApiError as exc:
+                raise forms.ValidationError(str(exc.detail)) from exc
+        return data
+
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
@@ -98,10 +126,24 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ()
     actions = ("suspend", "reactivate")
 
+    def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, **kwargs)
+        form.actor = request.user
+        form.ip = client_ip(request)
+        return form
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Only an admin changes a staff account (accounts.staff).
+        if obj is not None and obj.is_staff and getattr(request.user, "role", None) != Role.ADMIN:
+            return False
+        return super().has_change_permission(request, obj)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
         fields = tuple(super().get_readonly_fields(request, obj))
         if obj is not None and getattr(request.user, "role", None) != Role.ADMIN:
             fields += ("role", "is_active")  # only admins change roles and account state here
+        if obj is not None and obj.pk == request.user.pk:
+            fields += ("role", "is_active")  # and never their own
         if obj is not None and obj.deleted_at is not None:
             # Deleted by its member: it stays closed and anonymous (accounts.privacy).
             fields += ("role", "is_active", "email", "phone", "first_name", "last_name")
@@ -141,6 +183,20 @@ class UserAdmin(DjangoUserAdmin):
     ) -> HttpResponse:
         """An admin setting someone's password: Django's form sets it, then the service
         revokes that member's sessions and writes the audit record."""
+        target = self.get_object(request, unquote(id))
+        if target is not None:
+            problem = services.password_set_by_staff_problem(actor=request.user, user=target)
+            if problem is not None:
+                if request.method == "POST":
+                    staff.refuse(
+                        problem,
+                        actor=request.user,
+                        target=target,
+                        change=staff.Change.PASSWORD,
+                        ip=client_ip(request),
+                    )
+                self.message_user(request, str(problem.detail), messages.ERROR)
+                return HttpResponseRedirect("../")
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
             user = self.get_object(request, unquote(id))
@@ -150,11 +206,22 @@ class UserAdmin(DjangoUserAdmin):
 
     @admin.action(description="Suspend the selected accounts", permissions=["change"])
     def suspend(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        done, refused = 0, []
         for user in queryset.filter(is_active=True):
-            services.user_set_active(
-                actor=request.user, user=user, active=False, reason="admin", ip=client_ip(request)
-            )
-        self.message_user(request, "Suspended.", messages.SUCCESS)
+            try:  # the service applies separation of duties (and audits a refusal)
+                services.user_set_active(
+                    actor=request.user,
+                    user=user,
+                    active=False,
+                    reason="admin",
+                    ip=client_ip(request),
+                )
+                done += 1
+            except ApiError as exc:
+                refused.append(f"{user.profile_code}: {exc.detail}")
+        self.message_user(request, f"Suspended {done}.", messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, f"Not suspended, {line}", messages.WARNING)
 
     @admin.action(description="Reactivate the selected accounts", permissions=["change"])
     def reactivate(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django_otp.admin import OTPAdminAuthenticationForm
 
@@ -14,11 +13,7 @@ from accounts.models import AuditAction
 from aurum import ratelimit
 from aurum.errors import RateLimited
 from aurum.net import client_ip
-
-
-def mfa_required_for(user: Any) -> bool:
-    """Staff with a confirmed TOTP device always give a code; everyone does when required."""
-    return settings.AURUM_ADMIN_REQUIRE_MFA or selectors.mfa_enabled(user=user)
+from aurum.permissions import staff_mfa_required
 
 
 class AdminLoginForm(OTPAdminAuthenticationForm):
@@ -35,7 +30,7 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
             ) from exc
         self.cleaned_data = AdminAuthenticationForm.clean(self)  # password, staff, active
         signed_in = self.get_user()
-        if mfa_required_for(signed_in):
+        if staff_mfa_required(signed_in):
             try:
                 self.clean_otp(signed_in)
             except forms.ValidationError:

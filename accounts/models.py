@@ -181,6 +181,8 @@ class AuditAction(models.TextChoices):
     SUSPENSION = "suspension", "Account suspended"
     REACTIVATION = "reactivation", "Account reactivated"
     ACCOUNT_DELETED = "account_deleted", "Account deleted by the member"
+    DUTY_REFUSED = "duty_refused", "Refused by separation of staff duties"
+    PROFILE_EDITED_BY_STAFF = "profile_edited_by_staff", "Profile edited by staff"
 
 
 class ImmutableError(Exception):

@@ -115,6 +115,17 @@ class MfaDisableSerializer(MfaCodeSerializer):
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
 
-class AccountDeleteIn(StrictSerializer):
+class MfaConfirmSerializer(MfaDisableSerializer):
+    """The new device's code and the password: a stolen access token alone cannot turn MFA
+    on (and lock the member out)."""
+
+
+class ReauthIn(StrictSerializer):
+    """Recent authentication: the password, and the authenticator code when MFA is on."""
+
     password = serializers.CharField(trim_whitespace=False, max_length=256)
     mfa_code = serializers.CharField(required=False, max_length=12)
+
+
+class AccountDeleteIn(ReauthIn):
+    pass

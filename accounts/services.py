@@ -27,7 +27,8 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import privacy, selectors
+from accounts import privacy, selectors, staff
+from accounts.authentication import METHODS_CLAIM, MFA_METHOD, SESSION_CLAIM, sessions_revoke
 from accounts.models import (
     MODERATORS_GROUP,
     AuditAction,
@@ -43,7 +44,7 @@ from accounts.signals import session_activity
 from aurum import events
 from aurum.errors import ApiError
 
-SESSION_CLAIM = "sid"
+__all__ = ["SESSION_CLAIM", "TokenPair"]
 
 
 # --- Audit ------------------------------------------------------------------------------------
@@ -134,11 +135,15 @@ class TokenPair:
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
-def tokens_issue(*, user: User, session_id: str | None = None) -> TokenPair:
-    """A new access + refresh pair. Pairs of one login share a session id (claim `sid`)."""
+def tokens_issue(
+    *, user: User, session_id: str | None = None, methods: list[str] | None = None
+) -> TokenPair:
+    """A new access + refresh pair. Pairs of one login share a session id (claim `sid`) and
+    how that login was made (claim `amr`: "pwd", "sms", "otp"), which refreshing keeps."""
     refresh = RefreshToken()
     refresh[jwt_settings.USER_ID_CLAIM] = str(user.pk)
     refresh[SESSION_CLAIM] = session_id or uuid.uuid4().hex
+    refresh[METHODS_CLAIM] = list(methods or ["pwd"])
     # Recorded with its final claims (simplejwt's for_user records it before `sid` is set).
     OutstandingToken.objects.create(
         user=user,
@@ -192,7 +197,9 @@ def token_refresh(*, refresh_token: str) -> TokenPair:
     with transaction.atomic():
         if not _blacklist(token):
             raise _invalid_refresh()
-        tokens = tokens_issue(user=user, session_id=token.get(SESSION_CLAIM))
+        tokens = tokens_issue(
+            user=user, session_id=token.get(SESSION_CLAIM), methods=token.get(METHODS_CLAIM)
+        )
     session_activity.send(sender=User, user_id=user.pk)
     return tokens
 
@@ -217,6 +224,7 @@ def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
     if token.get("token_type") != "refresh":
         raise _invalid_refresh()
     _blacklist(token)
+    sessions_revoke([token.get(SESSION_CLAIM)])  # its access tokens end now too
     user = User.objects.filter(pk=token.get("user_id")).first()
     if user is not None:
         audit_record(action=AuditAction.LOGOUT, actor=user, target=user, ip=ip)
@@ -225,22 +233,28 @@ def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
 def tokens_revoke_all(
     *, user: User, keep_session_id: str | None = None, only_session_id: str | None = None
 ) -> int:
-    """Blacklist the live refresh tokens of `user`: all, all but one session's, or one
-    session's. Returns how many were revoked."""
+    """End sessions of `user`: all, all but one, or one. Their live refresh tokens are
+    blacklisted and their access tokens refused from now on (accounts.authentication).
+    Returns how many refresh tokens were revoked."""
     live = OutstandingToken.objects.filter(
         user=user, expires_at__gt=timezone.now(), blacklistedtoken__isnull=True
     )
-    revoked = []
+    revoked, sessions = [], set()
     for outstanding in live:
-        if keep_session_id or only_session_id:
-            claims = jwt.decode(outstanding.token, options={"verify_signature": False})
-            session = claims.get(SESSION_CLAIM)
-            if keep_session_id and session == keep_session_id:
-                continue
-            if only_session_id and session != only_session_id:
-                continue
+        claims = jwt.decode(outstanding.token, options={"verify_signature": False})
+        session = claims.get(SESSION_CLAIM)
+        if keep_session_id and session == keep_session_id:
+            continue
+        if only_session_id and session != only_session_id:
+            continue
         revoked.append(BlacklistedToken(token=outstanding))
+        sessions.add(session)
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
+    if only_session_id:
+        sessions.add(only_session_id)
+    # Marked now, not on commit: a rollback leaves the refresh tokens live, and the app's
+    # next refresh gives the session a new access token.
+    sessions_revoke(sessions)
     return len(revoked)
 
 
@@ -257,17 +271,20 @@ def _end_other_sessions(
 # --- Login ------------------------------------------------------------------------------------
 
 
-def _check_mfa(*, user: User, mfa_code: str | None) -> None:
+def _check_mfa(*, user: User, mfa_code: str | None) -> bool:
+    """True when the account has MFA on and `mfa_code` is its current code; False when MFA
+    is off. A missing or wrong code raises."""
     if not selectors.mfa_enabled(user=user):
-        return
+        return False
     device = selectors.confirmed_totp_device(user=user)
     if device is None:
-        return
+        return False
     if not mfa_code:
         raise ApiError("This account needs its authenticator code.", "mfa_required", 401)
     # django-otp refuses a code already used and slows down repeated failures.
     if not device.verify_token(mfa_code):
         raise ApiError("The authenticator code is not valid.", "mfa_invalid", 401)
+    return True
 
 
 def _invalid_credentials() -> ApiError:
@@ -284,26 +301,32 @@ def _login_failure(*, user: User | None, ip: str | None, reason: Any) -> None:
     )
 
 
-def _session_start(*, user: User, ip: str | None, action: AuditAction) -> TokenPair:
+def _session_start(
+    *, user: User, ip: str | None, action: AuditAction, methods: list[str]
+) -> TokenPair:
     with transaction.atomic():
         user.last_login = timezone.now()
         user.save(update_fields=["last_login"])
-        tokens = tokens_issue(user=user)
+        tokens = tokens_issue(user=user, methods=methods)
         audit_record(action=action, actor=user, target=user, ip=ip)
     session_activity.send(sender=User, user_id=user.pk)
     return tokens
 
 
-def _check_active_and_mfa(*, user: User, mfa_code: str | None, ip: str | None) -> None:
-    """After the first factor: refuse closed accounts, then ask for the TOTP code if on."""
+def _check_active_and_mfa(
+    *, user: User, mfa_code: str | None, ip: str | None, first: str
+) -> list[str]:
+    """After the first factor: refuse closed accounts, then ask for the TOTP code if on.
+    Returns the session's methods (`amr`): the first factor, and "otp" after a TOTP code."""
     if not user.is_active:
         _login_failure(user=user, ip=ip, reason="inactive")
         raise ApiError("This account is suspended or closed.", "account_disabled", 403)
     try:
-        _check_mfa(user=user, mfa_code=mfa_code)
+        used = _check_mfa(user=user, mfa_code=mfa_code)
     except ApiError as exc:
         _login_failure(user=user, ip=ip, reason=exc.get_codes())
         raise
+    return [first, MFA_METHOD] if used else [first]
 
 
 def auth_login(
@@ -326,8 +349,8 @@ def auth_login(
     if not user.check_password(password):
         _login_failure(user=user, ip=ip, reason="wrong_password")
         raise _invalid_credentials()
-    _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
-    return _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS)
+    methods = _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip, first="pwd")
+    return _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS, methods=methods)
 
 
 # --- One-time codes ---------------------------------------------------------------------------
@@ -426,10 +449,10 @@ def otp_verify(
         if user is not None:
             _login_failure(user=user, ip=ip, reason="otp_invalid")
         raise _invalid_otp()
-    _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip)
+    methods = _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip, first="sms")
     if not code_consume(code=checked):
         raise _invalid_otp()
-    return user, _session_start(user=user, ip=ip, action=AuditAction.OTP_LOGIN)
+    return user, _session_start(user=user, ip=ip, action=AuditAction.OTP_LOGIN, methods=methods)
 
 
 def _invalid_otp() -> ApiError:
@@ -495,16 +518,33 @@ def password_change(
         )
 
 
-def account_delete(*, user: User, password: str, mfa_code: str | None = None) -> None:
-    """The member deletes their account (`accounts.privacy.member_erase`), having proved it is
-    them: the password, and the authenticator code when MFA is on. Staff accounts are closed
-    by an admin instead."""
-    if user.is_staff:
-        raise ApiError("Staff accounts are closed by an admin.", "staff_account", 403)
+def reauthenticate(*, user: User, password: str, mfa_code: str | None = None) -> None:
+    """Recent authentication, for what a stolen access token alone must not do (turn MFA on,
+    export the member's data, delete the account): the password, and the authenticator code
+    when MFA is on. Callers rate-limit the guesses per account."""
     if not user.check_password(password):
         raise serializers.ValidationError({"password": ["The password is wrong."]})
     _check_mfa(user=user, mfa_code=mfa_code)
+
+
+def account_delete(*, user: User, password: str, mfa_code: str | None = None) -> None:
+    """The member deletes their account (`accounts.privacy.member_erase`), having proved it is
+    them (`reauthenticate`). Staff accounts are closed by an admin instead."""
+    if user.is_staff:
+        raise ApiError("Staff accounts are closed by an admin.", "staff_account", 403)
+    reauthenticate(user=user, password=password, mfa_code=mfa_code)
     privacy.member_erase(user)
+
+
+def account_export(*, user: User, password: str, mfa_code: str | None = None) -> dict[str, Any]:
+    """A copy of everything Aurum holds on the member, for the member who proved it is them."""
+    reauthenticate(user=user, password=password, mfa_code=mfa_code)
+    return privacy.member_export(user)
+
+
+def password_set_by_staff_problem(*, actor: User, user: User) -> ApiError | None:
+    """Asked before an admin's form sets someone's password (accounts.staff's rule)."""
+    return staff.act_problem(actor=actor, target=user, change=staff.Change.PASSWORD)
 
 
 def password_set_by_staff(*, actor: User, user: User, ip: str | None = None) -> None:
@@ -532,12 +572,14 @@ def mfa_start(*, user: User) -> TOTPDevice:
         return TOTPDevice.objects.create(user=user, name="Aurum", confirmed=False)
 
 
-def mfa_confirm(
-    *, user: User, code: str, session_id: str | None = None, ip: str | None = None
-) -> None:
-    """Turn MFA on. Sessions opened without it (all but this one) end."""
+def mfa_confirm(*, user: User, code: str, password: str, ip: str | None = None) -> None:
+    """Turn MFA on, with the password (a stolen access token alone cannot) and the new
+    device's code. No session ends: ending them let a thief with a token lock the member out;
+    a member who suspects one changes the password, which ends the others."""
     if selectors.mfa_enabled(user=user):
         raise ApiError("MFA is already on.", "mfa_already_enabled", 409)
+    if not user.check_password(password):
+        raise serializers.ValidationError({"password": ["The password is wrong."]})
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
         raise ApiError("Start with GET mfa/qrcode.", "mfa_not_started", 400)
@@ -546,9 +588,7 @@ def mfa_confirm(
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
-        _end_other_sessions(
-            user=user, keep_session_id=session_id, action=AuditAction.MFA_ENABLED, ip=ip
-        )
+        audit_record(action=AuditAction.MFA_ENABLED, actor=user, target=user, ip=ip)
 
 
 def mfa_disable(*, user: User, code: str, password: str, ip: str | None = None) -> None:
@@ -570,9 +610,13 @@ def mfa_disable(*, user: User, code: str, password: str, ip: str | None = None) 
 def user_set_role(
     *, actor: User | None, user: User, role: Role | str, ip: str | None = None
 ) -> User:
-    """Change a role; moderators get the Moderators group's admin permissions."""
+    """Change a role; moderators get the Moderators group's admin permissions. Only an admin
+    changes a role, never their own, and never the last active admin's (accounts.staff)."""
     role = Role(role)
     old = User.objects.filter(pk=user.pk).values_list("role", flat=True).first()
+    if old is not None and old != role:
+        before = User.objects.get(pk=user.pk)  # the rule reads the account as stored
+        staff.act_check(actor=actor, target=before, change=staff.Change.ROLE, new_role=role, ip=ip)
     with transaction.atomic():
         user.role = role
         user.save(update_fields=["role", "is_superuser", "updated_at"])
@@ -610,6 +654,8 @@ def user_set_active(
     """
     if active and user.deleted_at is not None:
         raise ApiError("This account was deleted by its member.", "account_deleted", 409)
+    change = staff.Change.REACTIVATE if active else staff.Change.SUSPEND
+    staff.act_check(actor=actor, target=user, change=change, ip=ip)
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active", "updated_at"])

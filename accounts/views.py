@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import privacy, selectors, serializers, services
+from accounts import selectors, serializers, services
 from accounts.models import User
 from aurum import ratelimit
 from aurum.net import client_ip
@@ -134,12 +134,15 @@ class MeExportView(APIView):
         summary="A copy of everything Aurum holds on me",
         description="One JSON object, part by part (account, profile, photos as signed URLs, "
         "interests, shortlists, visits, blocks, reports filed, conversations and the "
-        "messages I sent, calls, notifications, devices, preferences).",
+        "messages I sent, calls, notifications, devices, preferences). Needs the password, "
+        "and the authenticator code when MFA is on: an access token alone is not enough.",
+        request=serializers.ReauthIn,
         responses={200: OpenApiTypes.OBJECT},
     )
-    def get(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "account_export_user", str(request.user.pk))
-        return Response(privacy.member_export(request.user))
+        data = _validated(serializers.ReauthIn, request)
+        return Response(services.account_export(user=request.user, **data))
 
 
 class OtpSendView(PublicView):
@@ -271,16 +274,11 @@ class MfaQrCodeView(APIView):
 
 
 class MfaConfirmView(APIView):
-    @extend_schema(tags=TAG, request=serializers.MfaCodeSerializer, responses=NO_CONTENT)
+    @extend_schema(tags=TAG, request=serializers.MfaConfirmSerializer, responses=NO_CONTENT)
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "mfa_verify_user", str(request.user.pk))
-        data = _validated(serializers.MfaCodeSerializer, request)
-        services.mfa_confirm(
-            user=request.user,
-            code=data["code"],
-            session_id=_session_id(request),
-            ip=client_ip(request),
-        )
+        data = _validated(serializers.MfaConfirmSerializer, request)
+        services.mfa_confirm(user=request.user, ip=client_ip(request), **data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -15,6 +15,8 @@ from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django_otp.admin import _admin_template_for_django_version
 
+from aurum.permissions import staff_mfa_missing
+
 
 class AurumAdminSite(admin.AdminSite):
     site_header = "Aurum moderation"
@@ -30,11 +32,8 @@ class AurumAdminSite(admin.AdminSite):
         return AdminLoginForm
 
     def has_permission(self, request: HttpRequest) -> bool:
-        from accounts.forms import mfa_required_for
-
-        if not super().has_permission(request):
-            return False
-        return not mfa_required_for(request.user) or request.user.is_verified()
+        # The same staff-MFA rule as the API's staff permissions (aurum.permissions).
+        return super().has_permission(request) and not staff_mfa_missing(request.user)
 
     def index(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         from moderation.console import bar_chart, console_numbers

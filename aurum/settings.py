@@ -374,7 +374,7 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Aurum <no-reply@aurum.example>")
 # --- API ------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "accounts.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["aurum.parsers.SafeJSONParser"],

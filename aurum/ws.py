@@ -11,24 +11,20 @@ from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.tokens import AccessToken
 
 WS_UNAUTHORIZED = 4401
 
 
 @database_sync_to_async
 def user_for_token(raw_token: str) -> tuple[Any, int | None]:
-    """The token's active user and its expiry (a Unix time), or an anonymous user."""
-    from accounts.models import User
+    """The token's active user and its expiry (a Unix time), or an anonymous user. A token
+    of a revoked session counts as none."""
+    from accounts.authentication import user_for_access_token
 
-    try:
-        token = AccessToken(raw_token)
-    except TokenError:
+    found = user_for_access_token(raw_token)
+    if found is None:
         return AnonymousUser(), None
-    user = User.objects.filter(pk=token.get(settings.SIMPLE_JWT["USER_ID_CLAIM"])).first()
-    if user is None or not user.is_active:
-        return AnonymousUser(), None
+    user, token = found
     return user, int(token["exp"])
 
 

@@ -9,6 +9,8 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from aurum.errors import ApiError
+from aurum.net import client_ip
 from media import services
 from media.models import Photo, PhotoStatus
 from media.signing import signed_url
@@ -71,10 +73,19 @@ class PhotoAdmin(admin.ModelAdmin):
         return obj.owner.profile_code
 
     def _review(self, request: HttpRequest, queryset: QuerySet[Photo], approved: bool) -> None:
+        done = 0
         for photo in queryset.select_related("owner"):
-            services.photo_review(moderator=request.user, photo=photo, approved=approved)
+            try:  # separation of duties: a refusal is a message (and an audit record)
+                services.photo_review(
+                    moderator=request.user, photo=photo, approved=approved, ip=client_ip(request)
+                )
+                done += 1
+            except ApiError as exc:
+                self.message_user(
+                    request, f"{photo.owner.profile_code}: {exc.detail}", messages.ERROR
+                )
         word = "Approved" if approved else "Rejected"
-        self.message_user(request, f"{word} {queryset.count()} photo(s).", messages.SUCCESS)
+        self.message_user(request, f"{word} {done} photo(s).", messages.SUCCESS)
 
     @admin.action(description="Approve the selected photos", permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Photo]) -> None:

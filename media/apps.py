@@ -29,6 +29,7 @@ class MediaConfig(AppConfig):
             dispatch_uid="aurum.media.remove_files",
             weak=False,
         )
+        from aurum.permissions import has_staff_powers
         from media.signing import signed_url
         from profiles.selectors import (
             photos_open_to,
@@ -43,7 +44,7 @@ class MediaConfig(AppConfig):
         ) -> dict[object, dict[str, str]]:
             """Each card's first approved photo under the photo rule, for a whole list."""
             allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
-            pending_too = allowed if viewer.is_staff else allowed & {viewer.pk}
+            pending_too = allowed if has_staff_powers(viewer) else allowed & {viewer.pk}
             keys = selectors.primary_keys_of(list(allowed), pending_too=pending_too)
             return {
                 owner_id: {"tiny_url": signed_url(tiny), "medium_url": signed_url(medium)}

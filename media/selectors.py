@@ -6,6 +6,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 
 from accounts.models import User
+from aurum.permissions import has_staff_powers
 from media.models import Photo, PhotoStatus
 from profiles.selectors import can_see_photos
 
@@ -21,7 +22,7 @@ def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> Q
     """The owner's photos `viewer` may see: all of them for the owner and staff; for others,
     approved ones only, and only where the photo rule in profiles allows."""
     photos = Photo.objects.filter(owner=owner)
-    if viewer.pk == owner.pk or viewer.is_staff:
+    if viewer.pk == owner.pk or has_staff_powers(viewer):
         return photos
     if not can_see_photos(viewer=viewer, owner=owner, visibility=visibility):
         return photos.none()

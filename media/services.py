@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from accounts import staff
 from accounts.models import User
 from aurum.errors import ApiError
 from media.models import Photo, PhotoStatus
@@ -140,9 +141,9 @@ def photo_delete(*, owner: User, photo: Photo | None) -> None:
         # The renditions leave storage after commit (the post_delete handler in media/apps.py).
 
 
-def photo_review(*, moderator: User, photo: Photo, approved: bool) -> Photo:
-    if not moderator.is_staff:
-        raise ApiError("Staff only.", "permission_denied", 403)
+def photo_review(*, moderator: User, photo: Photo, approved: bool, ip: str | None = None) -> Photo:
+    """A moderator's decision on a member's photo (accounts.staff: members' photos only)."""
+    staff.act_check(actor=moderator, target=photo.owner, change=staff.Change.PHOTO_REVIEW, ip=ip)
     with transaction.atomic():
         photo.status = PhotoStatus.APPROVED if approved else PhotoStatus.REJECTED
         photo.reviewed_by = moderator

@@ -31,10 +31,20 @@ class ResolveForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("resolve_with"):
+        action = data.get("resolve_with")
+        if action:
+            moderator = self.moderator  # type: ignore[attr-defined]
+            try:  # a refusal by separation of duties is audited, here as in the API
+                services.resolution_check(
+                    moderator=moderator,
+                    report=self.instance,
+                    action=action,
+                    ip=self.ip,  # type: ignore[attr-defined]
+                )
+            except ApiError as exc:
+                raise forms.ValidationError(str(exc.detail)) from exc
             problem = services.resolution_problem(
-                moderator=self.moderator,  # type: ignore[attr-defined]
-                report=self.instance,
+                moderator=moderator, report=self.instance, action=action
             )
             if problem is not None:
                 raise forms.ValidationError(str(problem.detail))
@@ -100,6 +110,7 @@ class ReportAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
         form.moderator = request.user
+        form.ip = client_ip(request)
         return form
 
     def get_ordering(self, request: HttpRequest) -> tuple[str, ...]:

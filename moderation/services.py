@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import services as accounts_services
+from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
 from moderation.models import Block, Report, ReportAction, ReportStatus
@@ -50,15 +51,26 @@ def block_delete(*, blocker: User, blocked: User | None) -> None:
 
 
 def report_create(
-    *, reporter: User, reported: User | None, reason: str, details: str = ""
+    *,
+    reporter: User,
+    reported: User | None,
+    reason: str,
+    details: str = "",
+    ip: str | None = None,
 ) -> Report:
     """One open report per reporter and member (409 for a second). A member may report someone
     they see, or someone they blocked. Three different reporters within seven days hold the
-    member out of sight until a moderator looks."""
+    member out of sight until a moderator looks. Staff accounts are not reported here (404, as
+    for anyone the reporter cannot see; the attempt is audited): a report is a way to act on a
+    member, and moderators act on members only."""
     if reported is None:
         raise _not_found()
     if reported.pk == reporter.pk:
         raise ApiError("You cannot report yourself.", "self_report", 400)
+    if reported.is_staff:
+        raise staff.refuse(
+            _not_found(), actor=reporter, target=reported, change=staff.Change.REPORT, ip=ip
+        )
     blocked_by_me = Block.objects.filter(blocker=reporter, blocked=reported).exists()
     if not blocked_by_me and not profile_selectors.can_see(viewer=reporter, owner=reported):
         raise _not_found()
@@ -99,13 +111,42 @@ def _auto_flag(reported: User) -> None:
         Report.objects.filter(reported=reported, status=ReportStatus.PENDING).update(flagged=True)
 
 
-def resolution_problem(*, moderator: User, report: Report) -> ApiError | None:
-    """Why `moderator` may not resolve `report`, or None. The admin's form asks it too."""
+def _duty_problem(*, moderator: User, report: Report, action: str | None) -> ApiError | None:
+    return staff.decision_problem(
+        actor=moderator,
+        reporter_id=report.reporter_id,
+        reported=report.reported,
+        suspends=action == ReportAction.SUSPEND,
+    )
+
+
+def resolution_problem(
+    *, moderator: User, report: Report, action: str | None = None
+) -> ApiError | None:
+    """Why `moderator` may not resolve `report` (with `action`), or None: separation of
+    duties first (accounts.staff), then the report's state."""
+    duty = _duty_problem(moderator=moderator, report=report, action=action)
+    if duty is not None:
+        return duty
     if report.status != ReportStatus.PENDING:
         return ApiError("This report is already resolved.", "already_resolved", 409)
-    if report.reported_id == moderator.pk:
-        return ApiError("Nobody resolves a report about themselves.", "own_report", 403)
     return None
+
+
+def resolution_check(
+    *, moderator: User, report: Report, action: str | None, ip: str | None = None
+) -> None:
+    """Separation of duties for this decision, audited and raised (the API and the admin's
+    form ask it before anything else, so that the refusal's record is not rolled back)."""
+    duty = _duty_problem(moderator=moderator, report=report, action=action)
+    if duty is not None:
+        raise staff.refuse(
+            duty,
+            actor=moderator,
+            target=report.reported,
+            change=staff.Change.REPORT_DECISION,
+            ip=ip,
+        )
 
 
 def report_resolve(
@@ -116,12 +157,11 @@ def report_resolve(
     notified, and so is the reported member when warned or suspended."""
     if report is None:
         raise _not_found()
-    if not moderator.is_staff:
-        raise ApiError("Staff only.", "permission_denied", 403)
     action = ReportAction(action)
+    resolution_check(moderator=moderator, report=report, action=action, ip=ip)
     with transaction.atomic():
         locked = Report.objects.select_for_update().select_related("reported").get(pk=report.pk)
-        problem = resolution_problem(moderator=moderator, report=locked)
+        problem = resolution_problem(moderator=moderator, report=locked, action=action)
         if problem is not None:
             raise problem
         locked.status = ReportStatus.RESOLVED

@@ -68,6 +68,7 @@ class ReportView(APIView):
             reported=user_by_public_id(value=data.validated_data["reported_user"]),
             reason=data.validated_data["reason"],
             details=data.validated_data["details"],
+            ip=client_ip(request),
         )
         return Response(serializers.ReportOut(report).data, status=status.HTTP_201_CREATED)
 

@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 
+from accounts import staff
 from aurum.errors import ApiError
 from aurum.net import client_ip
 from onboarding import services
@@ -62,6 +63,15 @@ class DecisionForm(forms.ModelForm):
         data = super().clean()
         decision = data.get("decision")
         if decision:
+            try:  # a refusal by separation of duties is audited, here as in the API
+                staff.act_check(
+                    actor=self.reviewer,  # type: ignore[attr-defined]
+                    target=self.instance.user,
+                    change=staff.Change.VERIFY,
+                    ip=self.ip,  # type: ignore[attr-defined]
+                )
+            except ApiError as exc:
+                raise forms.ValidationError(str(exc.detail)) from exc
             problem = services.verification_problem(
                 reviewer=self.reviewer,  # type: ignore[attr-defined]
                 profile=self.instance,
@@ -148,6 +158,7 @@ class VerificationQueueAdmin(admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
         form.reviewer = request.user
+        form.ip = client_ip(request)
         return form
 
     def has_add_permission(self, request: HttpRequest) -> bool:

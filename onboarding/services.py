@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts import services as accounts_services
+from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
 from notifications.models import Kind
@@ -46,17 +47,28 @@ def member_signup(
 
 def member_profile_for(*, actor: User, member: User | None) -> Profile:
     """The member's profile when `actor` is that member or staff; 404 otherwise (another
-    member's id tells nothing, not even that it exists)."""
+    member's id tells nothing, not even that it exists). Staff need their staff MFA."""
     if member is None or not (actor.pk == member.pk or actor.is_staff):
         raise ApiError("Not found.", "not_found", 404)
+    if actor.pk != member.pk and (problem := staff.mfa_problem(actor)):
+        raise problem
     return profile_services.profile_for_member(user=member)
 
 
-def profile_complete(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> Profile:
+def profile_complete(
+    *,
+    actor: User,
+    profile: Profile,
+    sections: dict[str, dict[str, Any]],
+    ip: str | None = None,
+) -> Profile:
     """Write every section at once, then queue the member for verification. `profile` comes
-    from `member_profile_for`, which the caller asks before reading the body."""
+    from `member_profile_for`, which the caller asks before reading the body; staff edits
+    follow `profiles.services.staff_edit_check` and are audited."""
     with transaction.atomic():
-        profile = profile_services.profile_update(profile=profile, sections=sections)
+        profile = profile_services.profile_update(
+            profile=profile, sections=sections, editor=actor, ip=ip
+        )
         profile_services.profile_submit(profile=profile)
     found = profile_selectors.own_profile(user=profile.user)
     assert found is not None
@@ -79,10 +91,9 @@ def verification_problem(
 ) -> ApiError | None:
     """Why this decision may not be taken, or None. The admin's form asks it too, so the
     moderator sees the reason on the page instead of a false "changed successfully"."""
-    if not reviewer.is_staff:
-        return ApiError("Staff only.", "permission_denied", 403)
-    if profile.user_id == reviewer.pk:
-        return ApiError("Nobody verifies their own profile.", "own_profile", 403)
+    duty = staff.act_problem(actor=reviewer, target=profile.user, change=staff.Change.VERIFY)
+    if duty is not None:
+        return duty
     if profile.verification_status != VerificationStatus.PENDING:
         return ApiError(
             f"Only a pending profile can be decided; this one is {profile.verification_status}.",
@@ -107,6 +118,8 @@ def verification_decide(
     """A moderator approves (the member becomes visible) or rejects (the member may edit and
     resubmit). Audited; the member is notified."""
     profile = member_profile_for(actor=reviewer, member=member)
+    # Separation of duties first, audited, before the decision's transaction.
+    staff.act_check(actor=reviewer, target=profile.user, change=staff.Change.VERIFY, ip=ip)
     problem = verification_problem(
         reviewer=reviewer, profile=profile, approved=approved, notes=notes
     )

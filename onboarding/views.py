@@ -51,7 +51,9 @@ class CompleteProfileView(APIView):
         )
         data = CompleteProfileIn(data=request.data)
         data.is_valid(raise_exception=True)
-        profile = services.profile_complete(profile=profile, sections=data.validated_data)
+        profile = services.profile_complete(
+            actor=request.user, profile=profile, sections=data.validated_data, ip=client_ip(request)
+        )
         return Response(OwnProfileOut(profile, context={"viewer": request.user}).data)
 
 

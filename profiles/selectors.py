@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
+from aurum.permissions import has_staff_powers
 from aurum.statements import Statements, padded
 from profiles.models import LISTED, Profile
 
@@ -110,7 +111,7 @@ def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object
 
 
 def _self_or_staff(viewer: User, owner: User) -> bool:
-    return viewer.pk == owner.pk or bool(getattr(viewer, "is_staff", False))
+    return viewer.pk == owner.pk or has_staff_powers(viewer)
 
 
 def visible_profiles(*, viewer: User) -> QuerySet[Profile]:
@@ -198,7 +199,7 @@ def photos_open_to(
     One query for the visibility rule (none when `visible=True`: the list came from
     `visible_profiles` just now) and one for the grants of the owners keeping photos to
     accepted interests (none when there are none)."""
-    staff = bool(getattr(viewer, "is_staff", False))
+    staff = has_staff_powers(viewer)
     ids = [p.pk for p in profiles if not (staff or p.pk == viewer.pk)]
     open_ids = {p.pk for p in profiles if staff or p.pk == viewer.pk}
     if ids:

@@ -10,7 +10,8 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts import services as accounts_services
-from accounts.models import User
+from accounts import staff
+from accounts.models import AuditAction, User
 from aurum.errors import ApiError
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
@@ -25,6 +26,8 @@ SECTION_MODELS: dict[str, type] = {
 USER_FIELDS = ("first_name", "last_name")
 # Changing any of these after approval sends the member back to verification.
 IDENTITY_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
+# Contact details in the profile sections: only the member changes them (staff never do).
+CONTACT_FIELDS = ("whatsapp",)
 
 
 def profile_create(
@@ -85,7 +88,50 @@ def _current(instance: Any, fields: list[str]) -> dict[str, Any]:
     return {f: getattr(instance, f) for f in fields} if instance is not None else {}
 
 
-def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> Profile:
+def _changed_fields(profile: Profile, user: User, sections: dict[str, dict[str, Any]]) -> list[str]:
+    """`section.field` for each value `sections` would change, read from the stored rows."""
+    changed = []
+    for field, value in (sections.get("profile") or {}).items():
+        current = getattr(user if field in USER_FIELDS else profile, field)
+        if value != current:
+            changed.append(f"profile.{field}")
+    for name in SECTION_MODELS:
+        stored = section_or_none(profile, name)
+        for field, value in (sections.get(name) or {}).items():
+            if stored is None or value != getattr(stored, field):
+                changed.append(f"{name}.{field}")
+    return sorted(changed)
+
+
+def staff_edit_check(
+    *, editor: User, profile: Profile, sections: dict[str, dict[str, Any]], ip: str | None = None
+) -> None:
+    """Staff editing a member's profile: moderators act on members only, and never on their
+    contact details, which only the member changes (the contact rule lets staff read them;
+    a number changed by staff would reach the member's accepted contacts as hers)."""
+    member = profile.user
+    staff.act_check(actor=editor, target=member, change=staff.Change.PROFILE_EDIT, ip=ip)
+    contact = [
+        f"profile.{f}"
+        for f in CONTACT_FIELDS
+        if f in (sections.get("profile") or {}) and sections["profile"][f] != getattr(profile, f)
+    ]
+    if contact:
+        problem = ApiError(
+            "Only the member changes their contact details.", "contact_details_member_only", 403
+        )
+        raise staff.refuse(
+            problem, actor=editor, target=member, change=staff.Change.PROFILE_EDIT, ip=ip
+        )
+
+
+def profile_update(
+    *,
+    profile: Profile,
+    sections: dict[str, dict[str, Any]],
+    editor: User | None = None,
+    ip: str | None = None,
+) -> Profile:
     """Apply validated sections (each possibly partial) in one transaction.
 
     The row is locked and re-read first, so a moderator's decision landing meanwhile is
@@ -93,13 +139,28 @@ def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> 
     fields are checked on the state after the change, so a partial update cannot sneak past
     them. A change of name, date of birth or gender on an approved member sends them back to
     the verification queue (and out of sight) until a moderator looks.
+
+    `editor` is who makes the change when it is not the member: staff, under
+    `staff_edit_check`, and audited with the fields they changed.
     """
+    by_staff = editor is not None and editor.pk != profile.pk
+    if by_staff:
+        assert editor is not None
+        staff_edit_check(editor=editor, profile=profile, sections=sections, ip=ip)
     incoming = dict(sections.get("profile") or {})
     user_changes = {f: incoming.pop(f) for f in USER_FIELDS if f in incoming}
     with transaction.atomic():
         locked = Profile.objects.select_for_update().get(pk=profile.pk)
         user = User.objects.select_for_update().get(pk=profile.pk)
         _check_rules(locked, incoming, sections)
+        if by_staff:
+            accounts_services.audit_record(
+                action=AuditAction.PROFILE_EDITED_BY_STAFF,
+                actor=editor,
+                target=user,
+                ip=ip,
+                metadata={"fields": _changed_fields(locked, user, sections)},
+            )
         identity_changed = any(user_changes[f] != getattr(user, f) for f in user_changes) or any(
             incoming[f] != getattr(locked, f) for f in IDENTITY_FIELDS if f in incoming
         )

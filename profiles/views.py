@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aurum.errors import ApiError
+from aurum.permissions import has_staff_powers
 from profiles import selectors, serializers, services
 from profiles.choices import all_choices
 from profiles.models import Profile
@@ -48,7 +49,7 @@ class ProfileDetailView(APIView):
         profile = selectors.profile_for_viewer(viewer=request.user, public_id=public_id)
         if profile is None:
             raise ApiError("Not found.", "not_found", 404)
-        if profile.pk != request.user.pk and not request.user.is_staff:
+        if profile.pk != request.user.pk and not has_staff_powers(request.user):
             profile_viewed.send(sender=Profile, viewer=request.user, profile=profile)
         return Response(serializers.ProfileOut(profile, context={"viewer": request.user}).data)
 

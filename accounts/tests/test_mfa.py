@@ -28,7 +28,12 @@ def mfa_user(client_for):
     client = client_for(user)
     client.get(QR)
     device = TOTPDevice.objects.get(user=user)
-    assert client.post(CONFIRM, {"code": code_for(device)}, format="json").status_code == 204
+    assert (
+        client.post(
+            CONFIRM, {"code": code_for(device), "password": PASSWORD}, format="json"
+        ).status_code
+        == 204
+    )
     device.refresh_from_db()
     return user, device
 
@@ -80,7 +85,7 @@ def test_confirm_with_wrong_code_leaves_mfa_off(client_for):
     device = TOTPDevice.objects.get(user=user)
     wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
 
-    response = client.post(CONFIRM, {"code": wrong}, format="json")
+    response = client.post(CONFIRM, {"code": wrong, "password": PASSWORD}, format="json")
 
     assert response.status_code == 400
     assert response.json()["code"] == "mfa_invalid"
@@ -88,7 +93,9 @@ def test_confirm_with_wrong_code_leaves_mfa_off(client_for):
 
 
 def test_confirm_without_qrcode_first_is_400(client_for):
-    response = client_for(UserFactory()).post(CONFIRM, {"code": "123456"}, format="json")
+    response = client_for(UserFactory()).post(
+        CONFIRM, {"code": "123456", "password": PASSWORD}, format="json"
+    )
 
     assert response.status_code == 400
     assert response.json()["code"] == "mfa_not_started"
@@ -156,7 +163,27 @@ def test_phone_otp_login_needs_the_mfa_code_and_keeps_the_sms_code_until_then(
     assert both.json()["user"]["mfa_enabled"] is True
 
 
-def test_turning_mfa_on_ends_the_other_sessions(client_for, api):
+def test_a_stolen_access_token_alone_cannot_turn_mfa_on(client_for, api):
+    """A thief with a token would otherwise set up their own authenticator and lock the
+    member out of every later login."""
+    user = UserFactory()
+    thief = client_for(user)
+    thief.get(QR)
+    device = TOTPDevice.objects.get(user=user)
+
+    no_password = thief.post(CONFIRM, {"code": code_for(device)}, format="json")
+    guessed = thief.post(
+        CONFIRM, {"code": code_for(device), "password": "a-guess-at-it-9"}, format="json"
+    )
+
+    assert no_password.status_code == 400 and "password" in no_password.json()["fields"]
+    assert guessed.status_code == 400 and "password" in guessed.json()["fields"]
+    assert TOTPDevice.objects.get(user=user).confirmed is False
+    login = api.post(LOGIN, {"identifier": user.email, "password": PASSWORD}, format="json")
+    assert login.status_code == 200
+
+
+def test_turning_mfa_on_ends_no_session(client_for, api):
     from accounts.services import tokens_issue
 
     user = UserFactory()
@@ -165,14 +192,13 @@ def test_turning_mfa_on_ends_the_other_sessions(client_for, api):
     client.get(QR)
     device = TOTPDevice.objects.get(user=user)
 
-    client.post(CONFIRM, {"code": code_for(device)}, format="json")
+    done = client.post(CONFIRM, {"code": code_for(device), "password": PASSWORD}, format="json")
 
-    stale = api.post("/api/v1/auth/refresh", {"refresh_token": other.refresh_token}, format="json")
-    mine = api.post(
-        "/api/v1/auth/refresh", {"refresh_token": client.tokens.refresh_token}, format="json"
-    )
-    assert stale.status_code == 401
-    assert mine.status_code == 200
+    assert done.status_code == 204
+    kept = api.post("/api/v1/auth/refresh", {"refresh_token": other.refresh_token}, format="json")
+    assert kept.status_code == 200
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {other.access_token}")
+    assert api.get("/api/v1/auth/me").status_code == 200
 
 
 def test_null_mfa_code_is_treated_as_absent(api, mfa_user):

@@ -1,4 +1,4 @@
-"""A member's copy of their data (`GET auth/me/export`) and the deletion of their account
+"""A member's copy of their data (`POST auth/me/export`) and the deletion of their account
 (`DELETE auth/me`), as the apps use them."""
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ def bride_world() -> dict[str, Any]:
 def test_the_export_holds_every_part_and_nothing_of_anyone_else(bride_world):
     bride, groom = bride_world["bride"], bride_world["groom"]
 
-    response = bride_world["client"].get(EXPORT)
+    response = bride_world["client"].post(EXPORT, {"password": PASSWORD}, format="json")
 
     assert response.status_code == 200
     data = response.json()
@@ -130,8 +130,21 @@ def test_the_export_holds_every_part_and_nothing_of_anyone_else(bride_world):
     assert "Namaskaram!" not in text
 
 
+def test_a_stolen_access_token_alone_cannot_export(bride_world):
+    client = bride_world["client"]
+
+    no_password = client.post(EXPORT, {}, format="json")
+    wrong = client.post(EXPORT, {"password": "a-guess-at-it-9"}, format="json")
+    as_get = client.get(EXPORT)
+
+    assert no_password.status_code == 400 and "password" in no_password.json()["fields"]
+    assert wrong.status_code == 400 and "password" in wrong.json()["fields"]
+    assert as_get.status_code == 405
+    assert "email" not in json.dumps([no_password.json(), wrong.json(), as_get.json()])
+
+
 def test_export_needs_a_session(api):
-    assert api.get(EXPORT).status_code == 401
+    assert api.post(EXPORT, {"password": PASSWORD}, format="json").status_code == 401
 
 
 def test_a_wrong_password_deletes_nothing(bride_world):
@@ -164,7 +177,12 @@ def mfa_member(client_for) -> tuple[User, APIClient, TOTPDevice]:
     client = client_for(member)
     client.get(QR)
     device = TOTPDevice.objects.get(user=member)
-    assert client.post(CONFIRM, {"code": code_for(device)}, format="json").status_code == 204
+    assert (
+        client.post(
+            CONFIRM, {"code": code_for(device), "password": PASSWORD}, format="json"
+        ).status_code
+        == 204
+    )
     device.refresh_from_db()
     return member, client, device
 
@@ -267,7 +285,7 @@ def test_a_hibernating_member_keeps_everything(bride_world):
     client, bride = bride_world["client"], bride_world["bride"]
 
     hidden = client.patch("/api/v1/profiles/me", {"profile": {"is_hidden": True}}, format="json")
-    data = client.get(EXPORT).json()
+    data = client.post(EXPORT, {"password": PASSWORD}, format="json").json()
 
     assert hidden.status_code == 200, hidden.content
     assert data["profile"]["is_hidden"] is True

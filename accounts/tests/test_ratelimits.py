@@ -177,7 +177,9 @@ def test_mfa_confirm_is_limited_per_member(client_for, settings):
     client.get("/api/v1/auth/mfa/qrcode")
 
     answers = [
-        client.post("/api/v1/auth/mfa/confirm", {"code": "000000"}, format="json").status_code
+        client.post(
+            "/api/v1/auth/mfa/confirm", {"code": "000000", "password": "x"}, format="json"
+        ).status_code
         for _ in range(3)
     ]
 

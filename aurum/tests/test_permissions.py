@@ -5,7 +5,7 @@ from django.contrib.auth.models import AnonymousUser
 from rest_framework.test import APIRequestFactory
 
 from accounts.tests.factories import UserFactory, make_admin, make_moderator
-from aurum.permissions import IsAdminRole, IsModerator, IsSelfOrModerator
+from aurum.permissions import IsAdminRole, IsModerator
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +38,3 @@ def test_role_permissions(who, moderator, admin):
 
     assert IsModerator().has_permission(request, None) is moderator
     assert IsAdminRole().has_permission(request, None) is admin
-
-
-def test_self_or_moderator_object_permission():
-    owner, other, moderator = UserFactory(), UserFactory(), make_moderator()
-
-    class Owned:
-        user_id = owner.pk
-
-    check = IsSelfOrModerator().has_object_permission
-    assert check(request_as(owner), None, Owned())
-    assert not check(request_as(other), None, Owned())
-    assert check(request_as(moderator), None, Owned())

@@ -308,7 +308,7 @@ def test_moderator_cannot_verify_their_own_profile(api, client_for):
     response = client.post(verify(moderator.pk, "true"), {}, format="json")
 
     assert response.status_code == 403
-    assert response.json()["code"] == "own_profile"
+    assert response.json()["code"] == "own_account"
 
 
 def test_only_pending_profiles_are_decided(api, client_for):
@@ -377,7 +377,9 @@ def test_queue_query_count_does_not_grow_with_rows(client_for, django_assert_num
         )
     client = client_for(make_moderator())
 
-    with django_assert_num_queries(2):  # the token's user, the page of the queue
+    # The token's user, whether the moderator has an authenticator (the staff-MFA rule), the
+    # page of the queue.
+    with django_assert_num_queries(3):
         response = client.get("/api/v1/onboarding/admin/pending-verifications")
 
     assert len(response.json()["results"]) == rows
@@ -439,3 +441,45 @@ def test_two_moderators_deciding_at_once_end_in_one_decision():
     assert AuditLog.objects.filter(action=AuditAction.VERIFICATION_DECISION).count() == 1
     profile = Profile.objects.select_related("user").get(pk=member.pk)
     assert profile.user.admin_approved == (profile.verification_status == "Approved")
+
+
+def test_a_staff_edit_of_a_profile_is_audited_with_the_fields_it_changed(client_for):
+    from accounts.models import AuditAction, AuditLog
+    from profiles.tests.factories import make_groom, sections_payload
+
+    groom = make_groom(about="Software engineer at Infopark.")
+    moderator = make_moderator()
+    body = sections_payload(gender="male", about="Edited by the support desk.")
+    own = client_for(groom.user).post(
+        f"/api/v1/onboarding/complete-profile/{groom.user_id}", body, format="json"
+    )
+    assert own.status_code == 200
+    assert not AuditLog.objects.filter(action=AuditAction.PROFILE_EDITED_BY_STAFF).exists()
+    body["profile"]["about"] = "Edited again, by a moderator."
+    body["career"]["employer"] = "Technopark"
+
+    response = client_for(moderator).post(
+        f"/api/v1/onboarding/complete-profile/{groom.user_id}", body, format="json"
+    )
+
+    assert response.status_code == 200
+    record = AuditLog.objects.get(action=AuditAction.PROFILE_EDITED_BY_STAFF)
+    assert record.actor == moderator and record.target_id == str(groom.user_id)
+    assert record.metadata == {"fields": ["career.employer", "profile.about"]}
+
+
+def test_staff_cannot_change_a_members_whatsapp(client_for):
+    from profiles.models import Profile
+    from profiles.tests.factories import make_groom, sections_payload
+
+    groom = make_groom(whatsapp="+919847011111")
+
+    response = client_for(make_moderator()).post(
+        f"/api/v1/onboarding/complete-profile/{groom.user_id}",
+        sections_payload(gender="male", whatsapp="+919999988888"),
+        format="json",
+    )
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "contact_details_member_only"
+    assert Profile.objects.get(pk=groom.pk).whatsapp == "+919847011111"

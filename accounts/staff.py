@@ -1,0 +1,134 @@
+"""Separation of staff duties: who may act on whom. One rule for the API, the admin and every
+service that changes a member or a staff account.
+
+- Staff powers need staff MFA when it is required (`aurum.permissions.staff_mfa_missing`).
+- Moderators act on members only, never on staff accounts.
+- Only an admin changes a staff account, and never their own; the last active admin is
+  never suspended or demoted.
+- Nobody decides a report they filed, or one about themselves (moderation asks
+  `decision_problem` with the report's two members).
+- Staff cannot be reported through the member API.
+
+Every refusal writes an audit record (`AuditAction.DUTY_REFUSED`) naming the rule, the change
+and the target. Callers ask before they open a transaction, so that a refusal's record is not
+rolled back with the change it refused.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from accounts.models import AuditAction, Role, User
+from aurum.errors import ApiError
+from aurum.permissions import staff_mfa_missing
+
+
+class Change(StrEnum):
+    """What a staff member is about to do to an account."""
+
+    SUSPEND = "suspend"
+    REACTIVATE = "reactivate"
+    ROLE = "role"
+    PASSWORD = "password"  # noqa: S105 - the name of a change, not a secret
+    PROFILE_EDIT = "profile_edit"
+    VERIFY = "verify"
+    PHOTO_REVIEW = "photo_review"
+    REPORT_DECISION = "report_decision"
+    REPORT = "report"
+
+
+def mfa_problem(actor: User) -> ApiError | None:
+    """Staff powers without the MFA the settings require: the code the API and admin share."""
+    if staff_mfa_missing(actor):
+        return ApiError(
+            "Staff sign in with their authenticator code to use staff powers: log in again "
+            "with mfa_code.",
+            "mfa_required_for_staff",
+            403,
+        )
+    return None
+
+
+def _is_last_active_admin(user: User) -> bool:
+    if user.role != Role.ADMIN or not user.is_active:
+        return False
+    return not User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists()
+
+
+def act_problem(
+    *, actor: User | None, target: User, change: Change, new_role: str | None = None
+) -> ApiError | None:
+    """Why `actor` may not make `change` to `target`, or None. `actor=None` is the system
+    (`manage.py`, migrations, the demo seed), which only the last-admin rule binds."""
+    if actor is not None and (problem := _actor_problem(actor, target, change)):
+        return problem
+    demoted = change == Change.ROLE and new_role != Role.ADMIN
+    if (change == Change.SUSPEND or demoted) and _is_last_active_admin(target):
+        return ApiError(
+            "This is the last active admin: appoint another admin first.", "last_admin", 409
+        )
+    return None
+
+
+def _actor_problem(actor: User, target: User, change: Change) -> ApiError | None:
+    if not actor.is_staff or not actor.is_active:
+        return ApiError("Staff only.", "permission_denied", 403)
+    if problem := mfa_problem(actor):
+        return problem
+    if change in {Change.ROLE, Change.PASSWORD} and actor.role != Role.ADMIN:
+        # Roles and passwords are an admin's, members' included.
+        return ApiError("Only an admin changes roles and passwords.", "admin_only", 403)
+    if target.pk == actor.pk:
+        return ApiError("Nobody uses staff powers on their own account.", "own_account", 403)
+    if target.is_staff and actor.role != Role.ADMIN:
+        return ApiError("Moderators act on members only.", "staff_target", 403)
+    return None
+
+
+def decision_problem(
+    *, actor: User, reporter_id: Any, reported: User, suspends: bool = False
+) -> ApiError | None:
+    """A report's decision: not by its reporter nor by the member it is about, then the rule
+    for acting on the reported member (for a suspension, the suspension's own)."""
+    if actor.pk in {reporter_id, reported.pk}:
+        return ApiError(
+            "Nobody decides a report they filed or one about themselves.", "own_report", 403
+        )
+    change = Change.SUSPEND if suspends else Change.REPORT_DECISION
+    return act_problem(actor=actor, target=reported, change=change)
+
+
+def refuse(
+    problem: ApiError,
+    *,
+    actor: User | None,
+    target: User | None,
+    change: Change,
+    ip: str | None = None,
+) -> ApiError:
+    """Audit a refusal and hand back the error to raise."""
+    from accounts.services import audit_record
+
+    audit_record(
+        action=AuditAction.DUTY_REFUSED,
+        actor=actor,
+        target=target,
+        ip=ip,
+        metadata={"rule": str(problem.get_codes()), "change": change.value},
+    )
+    return problem
+
+
+def act_check(
+    *,
+    actor: User | None,
+    target: User,
+    change: Change,
+    new_role: str | None = None,
+    ip: str | None = None,
+) -> None:
+    """`act_problem`, audited and raised."""
+    problem = act_problem(actor=actor, target=target, change=change, new_role=new_role)
+    if problem is not None:
+        raise refuse(problem, actor=actor, target=target, change=change, ip=ip)
