@@ -394,7 +394,7 @@ if DEBUG:
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Aurum API",
-    "DESCRIPTION": "The backend of a Kerala-first matrimony platform. Contract: shared/API.md.",
+    "DESCRIPTION": "The backend of a Kerala-first matrimony platform: the API the mobile apps use.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
