@@ -350,6 +350,9 @@ AURUM_CODE_SEND_ASYNC = env_bool("AURUM_CODE_SEND_ASYNC", True)
 NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "notifications.backends.LogSmsBackend")
 NOTIFY_PUSH_BACKEND = env("NOTIFY_PUSH_BACKEND", "notifications.backends.LogPushBackend")
 NOTIFY_SEND_ASYNC = env_bool("NOTIFY_SEND_ASYNC", True)
+# Push tokens a member keeps (phones, tablets, reinstalls): one more drops the least recently
+# seen. Each push is sent to every one of them.
+NOTIFY_MAX_DEVICES = max(1, int(env("NOTIFY_MAX_DEVICES", "10")))
 FCM_PROJECT_ID = env("FCM_PROJECT_ID")
 
 OTP_TOTP_ISSUER = "Aurum"
