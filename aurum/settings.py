@@ -232,6 +232,9 @@ _RATE_DEFAULTS = {
     "report_user": "20/d",
     # Chat messages a member may send: brisk typing passes, a flood does not.
     "chat_message": "60/m",
+    # Photo uploads (refused ones too): a new member's ten photos and retries pass; each one
+    # is decoded and encoded three times, so a flood does not.
+    "photo_upload_user": "30/h",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()

@@ -360,3 +360,18 @@ def test_public_url_makes_file_urls_absolute(client_for, settings):
     body = upload(client_for(make_member().user), images.jpeg()).json()
 
     assert body["tiny_url"].startswith("https://api.aurum.example/files/photos/")
+
+
+def test_uploads_are_rate_limited_per_member(client_for, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "photo_upload_user": "2/h"}
+    member, other = make_member(), make_groom()
+    client = client_for(member.user)
+    assert upload(client, images.jpeg(400, 300)).status_code == 201
+    assert upload(client, b"<html>not a photo</html>").status_code == 415  # refusals count too
+
+    limited = upload(client, images.jpeg(400, 300))
+
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) > 0
+    assert Photo.objects.filter(owner=member.user).count() == 1
+    assert upload(client_for(other.user), images.jpeg(400, 300)).status_code == 201
