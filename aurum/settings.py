@@ -294,6 +294,12 @@ TURN_TTL = int(env("TURN_TTL", "86400"))
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
+# The largest photo decoded: the full-resolution shots of 48 and 50 MP phone cameras
+# (8064x6048, 8160x6120) pass; 64-200 MP ones do not (most are over the upload cap anyway).
+MEDIA_MAX_PIXELS = int(env("MEDIA_MAX_PIXELS", "50000000"))
+# Above 4 MP, an image with more pixels than this per byte of file is refused unopened: real
+# photos carry a byte per 4-25 pixels; a zlib bomb carries one per 340 (RGB PNG) or more.
+MEDIA_MAX_PIXELS_PER_BYTE = int(env("MEDIA_MAX_PIXELS_PER_BYTE", "100"))
 MEDIA_AUTO_APPROVE = env_bool("MEDIA_AUTO_APPROVE", False)
 STORAGES = {
     "default": _default_storage,

@@ -132,6 +132,14 @@ def test_bad_uploads_store_nothing(client_for, data, status):
     assert Photo.objects.count() == 0
 
 
+def test_a_decompression_bomb_is_refused_and_stores_nothing(client_for):
+    response = upload(client_for(make_member().user), images.png_bomb(6000, 6000), "bomb.png")
+
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "too_many_pixels"
+    assert Photo.objects.count() == 0
+
+
 def test_missing_field_is_400(client_for):
     response = client_for(make_member().user).post(UPLOAD, {}, format="multipart")
 
