@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 from uuid import UUID
 
+from django.core.exceptions import ValidationError as ModelValidationError
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import inline_serializer
@@ -24,6 +26,9 @@ from rest_framework.serializers import CharField, Serializer
 from aurum.errors import ApiError
 
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is True
+# DRF writes a cursor as padded standard base64 of "o=..&r=..&p=..".
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_CURSOR_TOKENS = {"o", "r", "p"}
 
 
 class CreatedCursorPagination(CursorPagination):
@@ -46,13 +51,32 @@ class CreatedCursorPagination(CursorPagination):
             )
         return int(raw)
 
+    def paginate_queryset(
+        self, queryset: QuerySet[Any], request: Request, view: Any = None
+    ) -> list[Any] | None:
+        self._model = queryset.model  # decode_cursor reads the ordering field's type from it
+        return super().paginate_queryset(queryset, request, view)
+
     def decode_cursor(self, request: Request) -> Any:
         """A cursor that is not one of ours is 400 `invalid_cursor`, as on the keyset lists
-        (DRF answers 404, which says the list does not exist)."""
+        (DRF answers 404, which says the list does not exist). DRF checks the offset and the
+        direction but takes the position as sent, so a position that is not a value of the
+        ordering's first field is refused here, before a query is built from it."""
+        raw = request.query_params.get(self.cursor_query_param)
+        if raw and not _drf_cursor_shaped(raw):
+            raise _bad_cursor()  # DRF skips what is not base64 and reads the rest as page one
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound as exc:
             raise _bad_cursor() from exc
+        if cursor is None or cursor.position is None:
+            return cursor
+        field = _field_at(self._model, self.ordering[0].lstrip("-"))
+        try:
+            position = _load_position(field, cursor.position)
+        except (ValueError, TypeError, OverflowError, ModelValidationError) as exc:
+            raise _bad_cursor() from exc
+        return cursor._replace(position=position)
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
@@ -84,6 +108,46 @@ def _load_int(raw: Any) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or not -(2**31) < raw < 2**31:
         raise ValueError("not a small integer")
     return raw
+
+
+def _drf_cursor_shaped(raw: str) -> bool:
+    if not _BASE64.fullmatch(raw):
+        return False
+    try:
+        tokens = parse_qs(base64.b64decode(raw).decode("ascii"), keep_blank_values=True)
+    except (ValueError, binascii.Error):
+        return False
+    return bool(tokens) and set(tokens) <= _CURSOR_TOKENS
+
+
+def _field_at(model: type[models.Model], path: str) -> models.Field:
+    """The model field an ordering name ("created_at", "pk", "user__created_at") reads."""
+    field: Any = None
+    for part in path.split("__"):
+        field = model._meta.pk if part == "pk" else model._meta.get_field(part)
+        if field.is_relation:
+            model = field.related_model
+            field = field.target_field
+    return field
+
+
+def _load_position(field: models.Field, raw: str) -> Any:
+    """A DRF cursor's position (written as `str(value)`) read back as a value of `field`,
+    strictly: it raises when the text is not one this server could have written."""
+    if "\x00" in raw:
+        raise ValueError("a NUL character")
+    if isinstance(field, models.DateTimeField):
+        return _load_moment(raw)
+    if isinstance(field, models.DateField):
+        return date.fromisoformat(raw)
+    if isinstance(field, models.UUIDField):
+        return UUID(raw)
+    if isinstance(field, models.IntegerField):
+        value = int(raw)
+        if not -(2**63) <= value < 2**63:
+            raise OverflowError("not a 64-bit integer")
+        return value
+    return field.to_python(raw)
 
 
 # Each ordering field's kind: how its value is written into a cursor and read back, strictly.

@@ -232,6 +232,9 @@ _RATE_DEFAULTS = {
     "report_user": "20/d",
     # Chat messages a member may send: brisk typing passes, a flood does not.
     "chat_message": "60/m",
+    # Photo uploads (refused ones too): a new member's ten photos and retries pass; each one
+    # is decoded and encoded three times, so a flood does not.
+    "photo_upload_user": "30/h",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()
@@ -291,6 +294,12 @@ TURN_TTL = int(env("TURN_TTL", "86400"))
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
 MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
+# The largest photo decoded: the full-resolution shots of 48 and 50 MP phone cameras
+# (8064x6048, 8160x6120) pass; 64-200 MP ones do not (most are over the upload cap anyway).
+MEDIA_MAX_PIXELS = int(env("MEDIA_MAX_PIXELS", "50000000"))
+# Above 4 MP, an image with more pixels than this per byte of file is refused unopened: real
+# photos carry a byte per 4-25 pixels; a zlib bomb carries one per 340 (RGB PNG) or more.
+MEDIA_MAX_PIXELS_PER_BYTE = int(env("MEDIA_MAX_PIXELS_PER_BYTE", "100"))
 MEDIA_AUTO_APPROVE = env_bool("MEDIA_AUTO_APPROVE", False)
 STORAGES = {
     "default": _default_storage,
@@ -350,6 +359,9 @@ AURUM_CODE_SEND_ASYNC = env_bool("AURUM_CODE_SEND_ASYNC", True)
 NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "notifications.backends.LogSmsBackend")
 NOTIFY_PUSH_BACKEND = env("NOTIFY_PUSH_BACKEND", "notifications.backends.LogPushBackend")
 NOTIFY_SEND_ASYNC = env_bool("NOTIFY_SEND_ASYNC", True)
+# Push tokens a member keeps (phones, tablets, reinstalls): one more drops the least recently
+# seen. Each push is sent to every one of them.
+NOTIFY_MAX_DEVICES = max(1, int(env("NOTIFY_MAX_DEVICES", "10")))
 FCM_PROJECT_ID = env("FCM_PROJECT_ID")
 
 OTP_TOTP_ISSUER = "Aurum"

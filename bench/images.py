@@ -6,6 +6,9 @@ Makes a 12 MP JPEG (4000x3000, camera-like noise so it compresses like a photo),
 `media.processing.make_renditions` (tiny + medium WebP, full JPEG) and, interleaved with it,
 one plain full-size decode of the same bytes (`Image.open(...).load()`): the floor, since a
 photo must at least be read once. Target: renditions p50 <= 3x the floor's p50.
+
+Then a decompression bomb (a 107 kB PNG of 6000x6000 pixels): its refusal against one full
+decode of it, the cost it would have had.
 """
 
 from __future__ import annotations
@@ -33,6 +36,32 @@ def camera_like_jpeg(width: int = 4000, height: int = 3000) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=92)
     return buffer.getvalue()
+
+
+def bomb_figures(rounds: int) -> tuple[int, float, float]:
+    """The bomb's size, the p50 milliseconds of refusing it and of decoding it in full."""
+    from PIL import Image
+
+    from media.processing import BadImage, make_renditions
+    from media.tests.images import png_bomb
+
+    data = png_bomb(6000, 6000)
+    refusal: list[float] = []
+    decode: list[float] = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        try:
+            make_renditions(data)
+        except BadImage:
+            pass
+        else:
+            raise SystemExit("the bomb was not refused")
+        refusal.append((time.perf_counter() - start) * 1000)
+    for _ in range(max(1, rounds // 10)):  # slow: a tenth of the rounds
+        start = time.perf_counter()
+        Image.open(io.BytesIO(data)).load()
+        decode.append((time.perf_counter() - start) * 1000)
+    return len(data), statistics.median(refusal), statistics.median(decode)
 
 
 def main() -> None:
@@ -77,6 +106,12 @@ def main() -> None:
         f"output      tiny {len(result.tiny.data) / 1e3:.0f} kB, medium "
         f"{len(result.medium.data) / 1e3:.0f} kB, full {len(result.full.data) / 1e3:.0f} kB "
         f"({result.full.width}x{result.full.height})"
+    )
+    bomb_bytes, bomb_refusal, bomb_decode = bomb_figures(args.rounds)
+    print(
+        f"bomb        {bomb_bytes / 1e3:.0f} kB PNG of 36 MP: refused in p50 "
+        f"{bomb_refusal:.2f} ms; a full decode of it: p50 {bomb_decode:.0f} ms "
+        f"({bomb_decode / bomb_refusal:,.0f}x)"
     )
     verdict = "meets" if ratio <= TARGET_RATIO else "MISSES"
     print(f"ratio       renditions / decode = {ratio:.2f} ({verdict} the target <= {TARGET_RATIO})")

@@ -16,6 +16,7 @@ import struct
 import warnings
 from dataclasses import dataclass
 
+from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
@@ -24,7 +25,13 @@ ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "HEIF")
 PARSERS = ("JPEG", "PNG", "WEBP", "HEIF")  # Pillow's JPEG parser also yields MPO
 Image.init()  # register every plugin once, so `formats=` below can name WEBP
 register_heif_opener()  # iPhones' HEIC photos
-MAX_PIXELS = 40_000_000
+# Pillow's own bomb check (a warning, turned into a refusal below, then an error at twice the
+# cap) follows the same cap as the header check in `_open`.
+Image.MAX_IMAGE_PIXELS = settings.MEDIA_MAX_PIXELS
+# Up to this many pixels an image passes whatever its file size: decoding one costs at most
+# ~50 MB and ~0.15 s, and flat screenshots or graphics that small compress far beyond any
+# photo. Above it an image must bring a byte per MEDIA_MAX_PIXELS_PER_BYTE pixels.
+SMALL_PIXELS = 4_000_000
 TINY = 200
 MEDIUM = 800
 FULL = 2048
@@ -86,9 +93,7 @@ def _open(data: bytes) -> Image.Image:
             "unsupported_media",
             415,
         )
-    width, height = image.size
-    if width * height > MAX_PIXELS:  # from the header: nothing is decoded
-        raise BadImage(_too_many_pixels(), "too_many_pixels", 413)
+    _check_size(image.size, len(data))  # from the header: nothing is decoded yet
     if image.format == "MPO":
         image.seek(0)
     elif getattr(image, "is_animated", False):
@@ -97,7 +102,23 @@ def _open(data: bytes) -> Image.Image:
 
 
 def _too_many_pixels() -> str:
-    return f"The photo has more than {MAX_PIXELS // 1_000_000} megapixels."
+    return f"The photo has more than {settings.MEDIA_MAX_PIXELS // 1_000_000} megapixels."
+
+
+def _check_size(size: tuple[int, int], file_bytes: int) -> None:
+    """Refuse an image too large to decode, or one whose pixels are out of proportion to its
+    file (a decompression bomb: a 107 kB PNG of 36 MP took 1.3 s and 346 MB to process).
+    Real photos carry a byte per 4-25 pixels (JPEG, HEIC, WebP from phones)."""
+    pixels = size[0] * size[1]
+    if pixels > settings.MEDIA_MAX_PIXELS:
+        raise BadImage(_too_many_pixels(), "too_many_pixels", 413)
+    if pixels > SMALL_PIXELS and pixels > settings.MEDIA_MAX_PIXELS_PER_BYTE * file_bytes:
+        raise BadImage(
+            f"The photo has {pixels / 1_000_000:.0f} megapixels in a file size that no photo "
+            "that large has: send the photo as the camera saved it, or a smaller copy.",
+            "too_many_pixels",
+            413,
+        )
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aurum import ratelimit
 from aurum.errors import ApiError
 from aurum.serializers import StrictSerializer
 from media import selectors, services, signing
@@ -44,6 +45,7 @@ class UploadView(APIView):
         responses={201: PhotoOut},
     )
     def post(self, request: Request) -> Response:
+        ratelimit.enforce(request, "photo_upload_user", str(request.user.pk))
         # Refuse an announced oversize body before reading it (64 kB for multipart framing).
         try:
             announced = int(request.META.get("CONTENT_LENGTH") or 0)

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import QuerySet
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -82,7 +83,8 @@ def _deliver_outside(notification: Notification) -> None:
     if prefs.sms and recipient.phone:
         text = f"Aurum: {notification.title}. {notification.body}"[:320]
         jobs.append(("sms", lambda: backends.sms_backend().send(phone=recipient.phone, text=text)))
-    tokens = list(DeviceToken.objects.filter(user=recipient).values_list("token", flat=True))
+    devices = _devices_newest_first(recipient)[: settings.NOTIFY_MAX_DEVICES]
+    tokens = list(devices.values_list("token", flat=True))
     if prefs.push and tokens:
         jobs.append(
             (
@@ -130,11 +132,28 @@ def mark_read(*, user: User, ids: list[Any] | None = None, everything: bool = Fa
 def device_register(
     *, user: User, token: str, platform: Platform | str
 ) -> tuple[DeviceToken, bool]:
-    """Idempotent; a token seen under another account moves to this one."""
-    device, created = DeviceToken.objects.update_or_create(
-        token=token, defaults={"user": user, "platform": platform}
-    )
+    """Idempotent; a token seen under another account moves to this one.
+
+    A member keeps at most NOTIFY_MAX_DEVICES tokens: one more drops the least recently seen
+    (an app reinstalled gets a new token and never sends the old one again, so refusing would
+    cut a member's new phone off instead). The member's row is locked while counting, so
+    parallel registrations cannot leave more."""
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        device, created = DeviceToken.objects.update_or_create(
+            token=token, defaults={"user": user, "platform": platform}
+        )
+        stale = list(
+            _devices_newest_first(user).values_list("pk", flat=True)[settings.NOTIFY_MAX_DEVICES :]
+        )
+        if stale:
+            DeviceToken.objects.filter(pk__in=stale).delete()
     return device, created
+
+
+def _devices_newest_first(user: User) -> QuerySet[DeviceToken]:
+    # A re-registration refreshes last_seen_at (auto_now), so this is most recently used first.
+    return DeviceToken.objects.filter(user=user).order_by("-last_seen_at", "-created_at")
 
 
 def device_remove(*, user: User, token: str) -> None:

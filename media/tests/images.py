@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 from PIL import Image
 
@@ -48,3 +50,31 @@ def webp_animated() -> bytes:
     buffer = io.BytesIO()
     frames[0].save(buffer, "WEBP", save_all=True, append_images=frames[1:])
     return buffer.getvalue()
+
+
+def png_bomb(width: int, height: int) -> bytes:
+    """A valid RGB PNG of `width` x `height` black pixels, about a thousandth of its decoded
+    size, made in milliseconds: one block of rows is compressed once and repeated (after a
+    full flush, deflate output for the same input is the same and can be concatenated)."""
+    rows_per_block = 50
+    assert height % rows_per_block == 0
+    block = (b"\x00" + b"\x00\x00\x00" * width) * rows_per_block  # filter "none", black
+    compressor = zlib.compressobj(9)
+    first = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)  # zlib header too
+    repeated = compressor.compress(block) + compressor.flush(zlib.Z_FULL_FLUSH)
+    final = compressor.flush()[:-4]  # the last, empty block; its checksum is redone below
+    checksum = 1
+    for _ in range(height // rows_per_block):
+        checksum = zlib.adler32(block, checksum)
+    stream = first + repeated * (height // rows_per_block - 1) + final
+    stream += struct.pack(">I", checksum)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", stream) + chunk(b"IEND", b"")
+    )

@@ -132,6 +132,14 @@ def test_bad_uploads_store_nothing(client_for, data, status):
     assert Photo.objects.count() == 0
 
 
+def test_a_decompression_bomb_is_refused_and_stores_nothing(client_for):
+    response = upload(client_for(make_member().user), images.png_bomb(6000, 6000), "bomb.png")
+
+    assert response.status_code == 413, response.content
+    assert response.json()["code"] == "too_many_pixels"
+    assert Photo.objects.count() == 0
+
+
 def test_missing_field_is_400(client_for):
     response = client_for(make_member().user).post(UPLOAD, {}, format="multipart")
 
@@ -360,3 +368,18 @@ def test_public_url_makes_file_urls_absolute(client_for, settings):
     body = upload(client_for(make_member().user), images.jpeg()).json()
 
     assert body["tiny_url"].startswith("https://api.aurum.example/files/photos/")
+
+
+def test_uploads_are_rate_limited_per_member(client_for, settings):
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "photo_upload_user": "2/h"}
+    member, other = make_member(), make_groom()
+    client = client_for(member.user)
+    assert upload(client, images.jpeg(400, 300)).status_code == 201
+    assert upload(client, b"<html>not a photo</html>").status_code == 415  # refusals count too
+
+    limited = upload(client, images.jpeg(400, 300))
+
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) > 0
+    assert Photo.objects.filter(owner=member.user).count() == 1
+    assert upload(client_for(other.user), images.jpeg(400, 300)).status_code == 201

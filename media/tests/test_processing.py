@@ -5,7 +5,7 @@ import struct
 import zlib
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from media.processing import BadImage, make_renditions
 from media.tests import images
@@ -85,7 +85,7 @@ def test_bad_files_are_refused_with_a_reason(data, code, status):
     assert (refused.value.code, refused.value.status) == (code, status)
 
 
-@pytest.mark.parametrize("side", [7_000, 10_000, 60_000])  # 49 MP, 100 MP, a 3.6 GP bomb
+@pytest.mark.parametrize("side", [7_000, 7_100, 10_000, 60_000])  # 49, 50.4, 100 MP, 3.6 GP
 def test_huge_dimensions_are_refused_from_the_header_alone(side):
     # A valid PNG header claiming side x side pixels, with no pixel data behind it.
     body = b"IHDR" + struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
@@ -168,3 +168,43 @@ def test_heic_photos_from_iphones_are_accepted():
     assert result.source_format == "HEIF"
     assert opened(result.full.data).format == "JPEG"
     assert (result.full.width, result.full.height) == (1280, 960)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fails the test if any image's pixels are decoded."""
+
+    def load(self):
+        raise AssertionError(f"decoded a {self.size} image")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+
+
+def test_a_small_png_that_decodes_to_36_megapixels_is_refused_without_decoding(no_decoding):
+    bomb = images.png_bomb(6000, 6000)  # 107 kB; 108 MB of pixels, 346 MB to process
+    assert len(bomb) < 110_000
+
+    with pytest.raises(BadImage) as refused:
+        make_renditions(bomb)
+
+    assert (refused.value.code, refused.value.status) == ("too_many_pixels", 413)
+    assert "file size" in refused.value.detail
+
+
+def test_the_pixel_cap_is_a_setting_and_pillow_holds_the_same_one(settings, no_decoding):
+    settings.MEDIA_MAX_PIXELS = 1_000_000
+
+    with pytest.raises(BadImage) as refused:
+        make_renditions(images.jpeg(1200, 900))
+
+    assert refused.value.code == "too_many_pixels" and "1 megapixels" in refused.value.detail
+    from aurum import settings as defaults
+
+    assert Image.MAX_IMAGE_PIXELS == defaults.MEDIA_MAX_PIXELS
+
+
+def test_small_images_pass_whatever_their_compression():
+    # A flat 3 MP PNG is 340 pixels a byte, but decoding one costs little.
+    result = make_renditions(images.png(2000, 1500, mode="RGB"))
+
+    assert result.full.width == 2000

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import threading
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.core import mail
+from django.db import connection
 
 from accounts.services import tokens_issue
 from accounts.tests.factories import UserFactory, make_moderator
@@ -307,3 +310,54 @@ def test_plain_text_email_is_not_html_escaped(django_capture_on_commit_callbacks
         services.notify(recipient=user, kind="warning", title="Don't & won't", body="Tom & Jerry")
 
     assert "Don't & won't" in mail.outbox[0].body and "Tom & Jerry" in mail.outbox[0].body
+
+
+def test_a_member_keeps_at_most_max_devices_and_the_least_recently_seen_goes(
+    client_for, settings, django_capture_on_commit_callbacks
+):
+    settings.NOTIFY_MAX_DEVICES = 3
+    user, neighbour = UserFactory(), UserFactory()
+    services.device_register(user=neighbour, token="neighbour-phone", platform="ios")
+    client = client_for(user)
+
+    def register(token: str):
+        return client.post(
+            "/api/v1/notifications/devices", {"token": token, "platform": "android"}, format="json"
+        )
+
+    for token in ("old-install", "tablet", "phone"):
+        assert register(token).status_code == 201
+    assert register("old-install").status_code == 200  # the app started again: seen just now
+    newest = register("new-install")
+
+    assert newest.status_code == 201
+    kept = set(DeviceToken.objects.filter(user=user).values_list("token", flat=True))
+    assert kept == {"old-install", "phone", "new-install"}  # "tablet" was seen least recently
+    assert DeviceToken.objects.filter(user=neighbour).count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        note(user)
+    pushes = [m for m in MemoryBackend.sent if "tokens" in m]
+    assert sorted(pushes[0]["tokens"]) == sorted(kept)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_registrations_leave_at_most_max_devices(settings):
+    settings.NOTIFY_MAX_DEVICES = 3
+    user = UserFactory()
+    barrier = threading.Barrier(8)
+
+    def register(number: int) -> None:
+        barrier.wait()
+        try:
+            services.device_register(user=user, token=f"phone-{number}", platform="android")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=register, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert DeviceToken.objects.filter(user=user).count() == 3
