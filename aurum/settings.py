@@ -232,6 +232,16 @@ _RATE_DEFAULTS = {
     "report_user": "20/d",
     # Chat messages a member may send: brisk typing passes, a flood does not.
     "chat_message": "60/m",
+    # Socket frames per member, all their sockets together: a typing signal a second, a read
+    # mark for every message of several lively chats; past it a frame gets `rate_limited`.
+    "chat_typing": "60/m",
+    "chat_read": "120/m",
+    # Calls a member may place: redialling a dropped call passes, an invite/hang-up loop
+    # rings no more than this.
+    "chat_call_invite": "10/10m",
+    # Missed-call notifications (and pushes) from one caller to one callee: the call history
+    # keeps every missed call.
+    "chat_missed_call_notice": "1/10m",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()

@@ -25,7 +25,7 @@ from accounts.models import User
 from accounts.selectors import user_by_public_id
 from aurum import events
 from aurum.errors import ApiError, RateLimited
-from aurum.ratelimit import take_many
+from aurum.ratelimit import take, take_many
 from aurum.statements import Statements, padded
 from chat.models import (
     LIVE_CALL,
@@ -461,7 +461,9 @@ def message_delete(*, user: User, conversation_id: Any, message_id: Any) -> Mess
 
 def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     """Move my read mark forward (never back) to `up_to_id`, capped at the conversation's
-    last message; tell the other member when my receipts are on. Returns the mark."""
+    last message; tell the other member when my receipts are on. Returns the mark. Counted
+    against the member's `chat_read` limit first, before any database work."""
+    take("chat_read", str(user.pk))
     conversation = conversation_of(user=user, conversation_id=conversation_id)
     newest = conversation.messages.aggregate(newest=Max("id"))["newest"] or 0
     mark = min(up_to_id, newest)
@@ -489,7 +491,9 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
 
 
 def typing(*, user: User, conversation_id: Any) -> None:
-    """Never stored: only the other member's devices hear it, at once."""
+    """Never stored: only the other member's devices hear it, at once. Counted against the
+    member's `chat_typing` limit first, before any database work."""
+    take("chat_typing", str(user.pk))
     conversation = conversation_of(user=user, conversation_id=conversation_id)
     other_id = other_member_id(conversation, user.pk)
     problem = _problem(user.pk, other_id)
@@ -654,7 +658,9 @@ def _to_parties(call: Call, frame_type: str, **extra: Any) -> None:
 
 def call_invite(*, caller: User, callee_id: str, media: str, channel_name: str = "") -> Call:
     """Ring the callee's devices (`callee_id`: the member's id or profile code). Only members
-    who may chat may call; one live call each."""
+    who may chat may call; one live call each; at most `chat_call_invite` calls placed (each
+    counted before any database work)."""
+    take("chat_call_invite", str(caller.pk))
     callee = user_by_public_id(value=callee_id)
     if callee is None or callee.pk == caller.pk:
         raise _not_found()
@@ -710,7 +716,7 @@ def call_accept(*, user: User, call_id: Any, channel_name: str = "") -> Call:
 def _finish(call: Call, status: str, reason: str) -> Call:
     call.status, call.ended_at, call.end_reason = status, timezone.now(), reason
     call.save(update_fields=["status", "ended_at", "end_reason"])
-    if status == CallStatus.MISSED:
+    if status == CallStatus.MISSED and _missed_call_worth_telling(call):
         notify(
             recipient=call.callee,
             kind=Kind.CALL_MISSED,
@@ -719,6 +725,14 @@ def _finish(call: Call, status: str, reason: str) -> Call:
         )
     _to_parties(call, "call.ended")
     return call
+
+
+def _missed_call_worth_telling(call: Call) -> bool:
+    """One missed-call notification per caller and callee in a `chat_missed_call_notice`
+    window: a caller ringing again and again (an invite/hang-up loop) is told once."""
+    pair = f"{call.caller_id}.{call.callee_id}"
+    granted, _ = take_many("chat_missed_call_notice", {pair: 1})[pair]
+    return granted > 0
 
 
 def call_reject(*, user: User, call_id: Any) -> Call:
