@@ -94,6 +94,14 @@ def take_many(name: str, counts: dict[str, int]) -> dict[str, tuple[int, int]]:
     }
 
 
+def take(name: str, value: str) -> None:
+    """Count one action against limit `name` for `value` where there is no request (a socket
+    frame, a service); raise RateLimited once the count passes the limit."""
+    granted, retry_after = take_many(name, {value: 1})[value]
+    if not granted:
+        raise RateLimited(retry_after=retry_after)
+
+
 def _redis_client() -> Any:
     """The cache's Redis connection (django-redis), or None for another cache."""
     get_client = getattr(cache, "client", None) and getattr(cache.client, "get_client", None)

@@ -235,6 +235,16 @@ _RATE_DEFAULTS = {
     # Photo uploads (refused ones too): a new member's ten photos and retries pass; each one
     # is decoded and encoded three times, so a flood does not.
     "photo_upload_user": "30/h",
+    # Socket frames per member, all their sockets together: a typing signal a second, a read
+    # mark for every message of several lively chats; past it a frame gets `rate_limited`.
+    "chat_typing": "60/m",
+    "chat_read": "120/m",
+    # Calls a member may place: redialling a dropped call passes, an invite/hang-up loop
+    # rings no more than this.
+    "chat_call_invite": "10/10m",
+    # Missed-call notifications (and pushes) from one caller to one callee: the call history
+    # keeps every missed call.
+    "chat_missed_call_notice": "1/10m",
 }
 AURUM_RATE_LIMITS = {
     name: env(f"RATE_{name.upper()}", default) for name, default in _RATE_DEFAULTS.items()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import socket
 import time
@@ -55,6 +56,14 @@ def _ensure_refresher() -> None:
 
 def _error(code: str, detail: Any) -> dict[str, Any]:
     return {"type": "error", "code": code, "detail": detail}
+
+
+def _rate_limited(kind: str, retry_after: float) -> dict[str, Any]:
+    seconds = max(1, math.ceil(retry_after))
+    return {
+        **_error("rate_limited", f"Too many {kind} frames. Try again in {seconds} s."),
+        "retry_after": seconds,
+    }
 
 
 def _first_message(detail: Any) -> str:
@@ -135,7 +144,15 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     their groups and their frames (type -> serializer, handler)."""
 
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {}
+    # Frame kinds whose service counts them against a per-member limit: once one is refused,
+    # this socket refuses that kind itself until the limit's window ends (no thread hop, no
+    # cache round trip), so a flood costs a dictionary look-up a frame.
+    throttled: ClassVar[frozenset[str]] = frozenset()
     user: User
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.quiet_until: dict[str, float] = {}  # kind -> time.monotonic() it may go again
 
     def member_groups(self) -> list[str]:
         raise NotImplementedError
@@ -207,6 +224,12 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         if kind not in self.frames:
             await self.send_json(_error("unknown_type", f"Unknown frame type: {kind[:40]!r}."))
             return
+        if self.quiet_until:
+            wait = self.quiet_until.get(kind, 0.0) - time.monotonic()
+            if wait > 0:
+                await self.send_json(_rate_limited(kind, wait))
+                return
+            self.quiet_until.pop(kind, None)
         serializer_class, handler = self.frames[kind]
         data = content
         if serializer_class is not None:
@@ -231,8 +254,11 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             await self.send_json(
                 _error(code if isinstance(code, str) else "invalid", _first_message(exc.detail))
             )
-        except Ratelimited:
-            await self.send_json(_error("rate_limited", "Too many messages. Slow down a little."))
+        except Ratelimited as exc:
+            retry_after = getattr(exc, "retry_after", 60)
+            if kind in self.throttled:
+                self.quiet_until[kind] = time.monotonic() + retry_after
+            await self.send_json(_rate_limited(kind, retry_after))
         except Exception:  # never let one frame take the socket down
             logger.exception("frame %s failed", kind)
             await self.send_json(_error("server_error", "That did not work; try again."))
@@ -281,6 +307,8 @@ class ChatConsumer(MemberSocket):
         "typing": (serializers.FrameTypingIn, "on_typing"),
         "read": (serializers.FrameReadIn, "on_read"),
     }
+    # message.send is limited in its batch (`chat_message`), where a repeat still answers.
+    throttled: ClassVar[frozenset[str]] = frozenset({"typing", "read"})
 
     def member_groups(self) -> list[str]:
         return [user_group(self.user.pk)]
@@ -351,6 +379,7 @@ class CallConsumer(MemberSocket):
         "answer": (serializers.FrameSdpIn, "on_relay"),
         "ice_candidate": (serializers.FrameIceIn, "on_relay"),
     }
+    throttled: ClassVar[frozenset[str]] = frozenset({"call.invite"})
 
     def member_groups(self) -> list[str]:
         return [services.calls_group(self.user.pk)]

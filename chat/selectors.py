@@ -1,17 +1,61 @@
+"""Chat's reads: which conversations a member sees, their lists and pages, and the one shape
+of a message. `chat.services` asks these; nothing here writes."""
+
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from aurum.pagination import Keyset, KeysetPage
-from chat.models import Message, Participant
-from chat.services import message_data, other_member_id
+from chat.models import Conversation, Message, Participant
+from moderation import selectors as moderation_selectors
 
 CONVERSATIONS = Keyset(("-activity", "-id"), ("moment", "int"), "conversations")
 RECENT_CHATS_ON_DASHBOARD = 3
+
+
+def other_of(low: Any, high: Any, user_id: Any) -> Any:
+    """The other of a conversation's two members (`member_low`, `member_high`)."""
+    return high if low == user_id else low
+
+
+def other_member_id(conversation: Conversation, user_id: Any) -> Any:
+    return other_of(conversation.member_low, conversation.member_high, user_id)
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    """The one shape of a message: HTTP lists and live frames alike."""
+    deleted = message.deleted_at is not None
+    return {
+        "id": message.id,
+        "conversation_id": str(message.conversation_id),
+        "sender_id": str(message.sender_id),
+        "client_id": message.client_id,
+        "body": "" if deleted else message.body,
+        "created_at": message.created_at.isoformat(),
+        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
+        "deleted": deleted,
+    }
+
+
+def _not_blocked_by_the_other(viewer: User, path: str = "") -> Q:
+    """Leaves out the conversations whose other member blocks `viewer` (no member blocks
+    themself, so either column may be asked). `path` leads to the conversation."""
+    blockers = moderation_selectors.blockers_of(member=viewer)
+    return ~Q(**{f"{path}member_low__in": blockers}) & ~Q(**{f"{path}member_high__in": blockers})
+
+
+def conversations_of(*, viewer: User) -> QuerySet[Conversation]:
+    """The conversations `viewer` sees: theirs, unless the other member blocks them. A block
+    takes the conversation from the member blocked (gone, as if it never was) and leaves it
+    to the blocker, read-only (the send rule refuses them), as evidence for a report; an
+    unblock gives it back to both. History, receipts, typing and edits ask this; the list
+    and the dashboard (`_participations`) the same rule."""
+    mine = Q(member_low=viewer.pk) | Q(member_high=viewer.pk)
+    return Conversation.objects.filter(mine & _not_blocked_by_the_other(viewer))
 
 
 def _participations(user: User) -> QuerySet[Participant]:
@@ -26,7 +70,7 @@ def _participations(user: User) -> QuerySet[Participant]:
     )
     latest = mine.order_by("-id")
     return (
-        Participant.objects.filter(user=user)
+        Participant.objects.filter(Q(user=user) & _not_blocked_by_the_other(user, "conversation__"))
         .select_related("conversation")
         .annotate(
             unread_count=Coalesce(Subquery(unread, output_field=IntegerField()), 0),

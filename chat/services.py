@@ -25,7 +25,7 @@ from accounts.models import User
 from accounts.selectors import user_by_public_id
 from aurum import events
 from aurum.errors import ApiError, RateLimited
-from aurum.ratelimit import take_many
+from aurum.ratelimit import take, take_many
 from aurum.statements import Statements, padded
 from chat.models import (
     LIVE_CALL,
@@ -38,8 +38,8 @@ from chat.models import (
     MessageRevision,
     Participant,
 )
+from chat.selectors import conversations_of, message_data, other_member_id, other_of
 from matching import selectors as matching_selectors
-from moderation import selectors as moderation_selectors
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
@@ -60,18 +60,18 @@ def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
     each must see the other (the visibility rule: both active, approved, not hidden, not held
     for review, no block either way) and an interest between them must be accepted. Every send
     and call asks this, in a few queries however many pairs; accounts and blocks are read
-    afresh (a socket's user was loaded when it connected)."""
+    afresh (a socket's user was loaded when it connected).
+
+    A member out of sight answers exactly as one who does not exist (404 `not_found`), as
+    profiles, interests and reports do: no answer tells a block from a hidden or closed
+    account. Only "no accepted interest" is said, and only of a member the sender sees."""
     visible = profile_selectors.visible_pairs(pairs)
     connected = matching_selectors.accepted_pairs(pairs)
-    apart = {(a, b) for a, b in pairs if frozenset((a, b)) not in visible}
-    blocked = moderation_selectors.blocked_pairs(apart) if apart else set()
     problems: dict[frozenset[Any], ApiError] = {}
     for a, b in pairs:
         key = frozenset((a, b))
-        if key in blocked:
-            problems[key] = ApiError("You cannot talk to this member.", "blocked", 403)
-        elif key not in visible:
-            problems[key] = ApiError("This member is no longer available.", "unavailable", 403)
+        if key not in visible:
+            problems[key] = _not_found()
         elif key not in connected:
             problems[key] = ApiError(
                 "You can talk once an interest between you is accepted.", "not_connected", 403
@@ -88,8 +88,8 @@ def _problem(a_id: Any, b_id: Any) -> ApiError | None:
     return _problems({(a_id, b_id)}).get(frozenset((a_id, b_id)))
 
 
-def _check(a: User, b: User) -> None:
-    problem = chat_problem(a, b)
+def _check(a_id: Any, b_id: Any) -> None:
+    problem = _problem(a_id, b_id)
     if problem is not None:
         raise problem
 
@@ -115,52 +115,19 @@ def conversation_open(a_id: Any, b_id: Any) -> Conversation:
         return Conversation.objects.get(member_low=low, member_high=high)
 
 
-def other_member_id(conversation: Conversation, user_id: Any) -> Any:
-    return _other_of(conversation.member_low, conversation.member_high, user_id)
-
-
-def _other_of(low: Any, high: Any, user_id: Any) -> Any:
-    return high if low == user_id else low
-
-
 def conversation_of(*, user: User, conversation_id: Any) -> Conversation:
-    """A conversation `user` takes part in; 404 for any other (or a malformed id)."""
+    """A conversation `user` sees (`chat.selectors.conversations_of`); 404 for any other (or
+    a malformed id)."""
     conversation_id = _conversation_key(conversation_id)
     if conversation_id is None:
         raise _not_found()
-    conversation = (
-        Conversation.objects.filter(Q(member_low=user.pk) | Q(member_high=user.pk))
-        .filter(pk=conversation_id)
-        .first()
-    )
+    conversation = conversations_of(viewer=user).filter(pk=conversation_id).first()
     if conversation is None:
         raise _not_found()
     return conversation
 
 
-def _member(user_id: Any) -> User:
-    member = User.objects.filter(pk=user_id).first()
-    if member is None:  # the other member's account is gone
-        raise ApiError("This member is no longer available.", "unavailable", 403)
-    return member
-
-
 # Messages
-
-
-def message_data(message: Message) -> dict[str, Any]:
-    """The one shape of a message: HTTP lists and live frames alike."""
-    deleted = message.deleted_at is not None
-    return {
-        "id": message.id,
-        "conversation_id": str(message.conversation_id),
-        "sender_id": str(message.sender_id),
-        "client_id": message.client_id,
-        "body": "" if deleted else message.body,
-        "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "deleted": deleted,
-    }
 
 
 @dataclass
@@ -299,7 +266,7 @@ def _resolve(
         if request.sender.pk not in members:
             results[index] = _not_found()
         else:
-            others[index] = _other_of(*members, request.sender.pk)
+            others[index] = other_of(*members, request.sender.pk)
     return others
 
 
@@ -445,6 +412,9 @@ def _tell_away(sent: list[tuple[User, Any, Message]], live: dict[Any, list[str]]
 
 
 def _own_message(user: User, conversation_id: Any, message_id: Any) -> Message:
+    """`user`'s message, locked, while they may still change it: within the edit window, and
+    while the two may talk (a changed message is news to the other member; a block leaves
+    the blocker's copy read-only)."""
     conversation = conversation_of(user=user, conversation_id=conversation_id)
     message = (
         Message.objects.select_for_update()
@@ -457,6 +427,7 @@ def _own_message(user: User, conversation_id: Any, message_id: Any) -> Message:
         raise ApiError("Only the sender can change a message.", "not_sender", 403)
     if timezone.now() - message.created_at > EDIT_WINDOW:
         raise ApiError("Messages can be changed for 15 minutes.", "edit_window_closed", 409)
+    _check(user.pk, other_member_id(conversation, user.pk))
     return message
 
 
@@ -470,7 +441,6 @@ def _changed(message: Message, action: str) -> None:
 def message_edit(*, user: User, conversation_id: Any, message_id: Any, body: str) -> Message:
     with transaction.atomic():
         message = _own_message(user, conversation_id, message_id)
-        _check(user, _member(other_member_id(message.conversation, user.pk)))
         MessageRevision.objects.create(message=message, body=message.body, action="edit")
         message.body, message.edited_at = body, timezone.now()
         message.save(update_fields=["body", "edited_at"])
@@ -491,7 +461,9 @@ def message_delete(*, user: User, conversation_id: Any, message_id: Any) -> Mess
 
 def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
     """Move my read mark forward (never back) to `up_to_id`, capped at the conversation's
-    last message; tell the other member when my receipts are on. Returns the mark."""
+    last message; tell the other member when my receipts are on. Returns the mark. Counted
+    against the member's `chat_read` limit first, before any database work."""
+    take("chat_read", str(user.pk))
     conversation = conversation_of(user=user, conversation_id=conversation_id)
     newest = conversation.messages.aggregate(newest=Max("id"))["newest"] or 0
     mark = min(up_to_id, newest)
@@ -519,7 +491,9 @@ def messages_read(*, user: User, conversation_id: Any, up_to_id: int) -> int:
 
 
 def typing(*, user: User, conversation_id: Any) -> None:
-    """Never stored: only the other member's devices hear it, at once."""
+    """Never stored: only the other member's devices hear it, at once. Counted against the
+    member's `chat_typing` limit first, before any database work."""
+    take("chat_typing", str(user.pk))
     conversation = conversation_of(user=user, conversation_id=conversation_id)
     other_id = other_member_id(conversation, user.pk)
     problem = _problem(user.pk, other_id)
@@ -684,11 +658,13 @@ def _to_parties(call: Call, frame_type: str, **extra: Any) -> None:
 
 def call_invite(*, caller: User, callee_id: str, media: str, channel_name: str = "") -> Call:
     """Ring the callee's devices (`callee_id`: the member's id or profile code). Only members
-    who may chat may call; one live call each."""
+    who may chat may call; one live call each; at most `chat_call_invite` calls placed (each
+    counted before any database work)."""
+    take("chat_call_invite", str(caller.pk))
     callee = user_by_public_id(value=callee_id)
     if callee is None or callee.pk == caller.pk:
         raise _not_found()
-    _check(caller, callee)
+    _check(caller.pk, callee.pk)
     calls_expire_due()
     with transaction.atomic():
         # Both members' rows, locked in one order: two calls placed between them at once
@@ -729,7 +705,7 @@ def call_accept(*, user: User, call_id: Any, channel_name: str = "") -> Call:
             raise ApiError("Only the member called can answer.", "not_callee", 403)
         if call.status != CallStatus.RINGING:
             raise _not_live(call)
-        _check(user, call.caller)
+        _check(user.pk, call.caller_id)
         call.status, call.answered_at = CallStatus.ACCEPTED, timezone.now()
         call.callee_channel = channel_name
         call.save(update_fields=["status", "answered_at", "callee_channel"])
@@ -740,7 +716,7 @@ def call_accept(*, user: User, call_id: Any, channel_name: str = "") -> Call:
 def _finish(call: Call, status: str, reason: str) -> Call:
     call.status, call.ended_at, call.end_reason = status, timezone.now(), reason
     call.save(update_fields=["status", "ended_at", "end_reason"])
-    if status == CallStatus.MISSED:
+    if status == CallStatus.MISSED and _missed_call_worth_telling(call):
         notify(
             recipient=call.callee,
             kind=Kind.CALL_MISSED,
@@ -749,6 +725,14 @@ def _finish(call: Call, status: str, reason: str) -> Call:
         )
     _to_parties(call, "call.ended")
     return call
+
+
+def _missed_call_worth_telling(call: Call) -> bool:
+    """One missed-call notification per caller and callee in a `chat_missed_call_notice`
+    window: a caller ringing again and again (an invite/hang-up loop) is told once."""
+    pair = f"{call.caller_id}.{call.callee_id}"
+    granted, _ = take_many("chat_missed_call_notice", {pair: 1})[pair]
+    return granted > 0
 
 
 def call_reject(*, user: User, call_id: Any) -> Call:

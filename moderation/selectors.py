@@ -16,6 +16,11 @@ def is_blocked(a: User, b: User) -> bool:
     return Block.objects.filter(Q(blocker=a, blocked=b) | Q(blocker=b, blocked=a)).exists()
 
 
+def blockers_of(*, member: User) -> QuerySet[Any]:
+    """The ids of the members who block `member` (a subquery)."""
+    return Block.objects.filter(blocked=member).values("blocker")
+
+
 def blocked_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     """Which of these pairs of member ids have a block either way, in one query."""
     if not pairs:
@@ -52,7 +57,7 @@ def hidden_from(viewer: User) -> Q:
     reports. Registered with the visibility rule in profiles (moderation/apps.py)."""
     return (
         Q(user_id__in=Block.objects.filter(blocker=viewer).values("blocked"))
-        | Q(user_id__in=Block.objects.filter(blocked=viewer).values("blocker"))
+        | Q(user_id__in=blockers_of(member=viewer))
         | Q(user_id__in=_held_for_review().values("reported"))
     )
 

@@ -322,7 +322,7 @@ async def test_a_block_mid_conversation_refuses_the_next_message():
     await groom_ws.send_json_to(send_frame(conversation, client_id="after-block"))
     error = await frames_until(groom_ws, "error")
 
-    assert error["code"] == "blocked"
+    assert error["code"] == "not_found"
     assert await database_sync_to_async(Message.objects.count)() == 0
     await groom_ws.disconnect()
 
