@@ -224,10 +224,20 @@ def token_logout(*, refresh_token: str, ip: str | None = None) -> None:
     if token.get("token_type") != "refresh":
         raise _invalid_refresh()
     _blacklist(token)
-    sessions_revoke([token.get(SESSION_CLAIM)])  # its access tokens end now too
+    _sessions_end(token.get("user_id"), {token.get(SESSION_CLAIM)})
     user = User.objects.filter(pk=token.get("user_id")).first()
     if user is not None:
         audit_record(action=AuditAction.LOGOUT, actor=user, target=user, ip=ip)
+
+
+def _sessions_end(user_id: Any, sessions: set[Any]) -> None:
+    """Ended sessions: their access tokens are refused from now on, and their sockets close.
+    Marked now, not on commit: a rollback leaves the refresh tokens live, and the app's next
+    refresh gives the session a new access token."""
+    ended = sorted(str(sid) for sid in sessions if sid)
+    if ended:
+        sessions_revoke(ended)
+        events.send_to_user(user_id, {"type": "session.revoked", "sessions": ended})
 
 
 def tokens_revoke_all(
@@ -252,9 +262,7 @@ def tokens_revoke_all(
     BlacklistedToken.objects.bulk_create(revoked, ignore_conflicts=True)
     if only_session_id:
         sessions.add(only_session_id)
-    # Marked now, not on commit: a rollback leaves the refresh tokens live, and the app's
-    # next refresh gives the session a new access token.
-    sessions_revoke(sessions)
+    _sessions_end(user.pk, sessions)
     return len(revoked)
 
 

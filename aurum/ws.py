@@ -25,6 +25,7 @@ def user_for_token(raw_token: str) -> tuple[Any, int | None]:
     if found is None:
         return AnonymousUser(), None
     user, token = found
+    user.session_id = token.get("sid")  # an ended session closes its sockets (session.revoked)
     return user, int(token["exp"])
 
 

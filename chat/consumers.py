@@ -271,6 +271,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             await self.send_json(_error("invalid_token", "That token is not valid for you."))
             return
         self.scope["token_expires"] = expires
+        self.scope["user"].session_id = getattr(user, "session_id", None)
         self._schedule_expiry(expires)
         await self.send_json({"type": "auth.ok", "expires_at": expires})
 
@@ -287,8 +288,11 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def session_revoked(self, event: dict[str, Any]) -> None:
-        """The account was suspended or closed: drop every connection it has."""
-        await self.close(code=WS_UNAUTHORIZED)
+        """The account was suspended or closed (every connection goes), or some of its
+        sessions ended (`sessions`: a logout, a password change): their connections go."""
+        ended = event.get("sessions")
+        if ended is None or getattr(self.scope["user"], "session_id", None) in ended:
+            await self.close(code=WS_UNAUTHORIZED)
 
 
 def _run(function: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:

@@ -119,3 +119,26 @@ def test_tokens_say_how_the_login_was_made_and_refresh_keeps_it(api, client_for,
 
     assert claims(with_code["access_token"])["amr"] == ["pwd", "otp"]
     assert claims(refreshed["access_token"])["amr"] == ["pwd", "otp"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_an_ended_session_closes_its_sockets_and_only_its_own():
+    from asgiref.sync import sync_to_async
+
+    user = await sync_to_async(UserFactory)()
+    ending = await sync_to_async(services.tokens_issue)(user=user)
+    staying = await sync_to_async(services.tokens_issue)(user=user)
+    first = WebsocketCommunicator(application, f"/ws/chat?token={ending.access_token}")
+    second = WebsocketCommunicator(application, f"/ws/chat?token={staying.access_token}")
+    assert (await first.connect())[0] and (await second.connect())[0]
+
+    await sync_to_async(services.token_logout)(refresh_token=ending.refresh_token)
+
+    assert await first.receive_output(timeout=3) == {
+        "type": "websocket.close",
+        "code": WS_UNAUTHORIZED,
+    }
+    await second.send_json_to({"type": "ping"})
+    assert (await second.receive_json_from(timeout=3))["type"] == "pong"
+    await second.disconnect()
