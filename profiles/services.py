@@ -12,6 +12,7 @@ from rest_framework import serializers
 from accounts import services as accounts_services
 from accounts.models import User
 from aurum.errors import ApiError
+from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
 from profiles.selectors import age_on, own_profile, section_or_none
@@ -25,6 +26,8 @@ SECTION_MODELS: dict[str, type] = {
 USER_FIELDS = ("first_name", "last_name")
 # Changing any of these after approval sends the member back to verification.
 IDENTITY_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
+# Who may see the member or their photos: a change is announced (signals.profile_privacy_changed).
+PRIVACY_FIELDS = ("photo_visibility", "is_hidden")
 
 
 def profile_create(
@@ -92,7 +95,8 @@ def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> 
     neither overwritten nor missed, and only the fields sent are written. The rules between
     fields are checked on the state after the change, so a partial update cannot sneak past
     them. A change of name, date of birth or gender on an approved member sends them back to
-    the verification queue (and out of sight) until a moderator looks.
+    the verification queue (and out of sight) until a moderator looks. A change of who may
+    see the member or their photos is announced inside the transaction.
     """
     incoming = dict(sections.get("profile") or {})
     user_changes = {f: incoming.pop(f) for f in USER_FIELDS if f in incoming}
@@ -103,6 +107,9 @@ def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> 
         identity_changed = any(user_changes[f] != getattr(user, f) for f in user_changes) or any(
             incoming[f] != getattr(locked, f) for f in IDENTITY_FIELDS if f in incoming
         )
+        privacy_changed = [
+            f for f in PRIVACY_FIELDS if f in incoming and incoming[f] != getattr(locked, f)
+        ]
         if user_changes:
             for field, value in user_changes.items():
                 setattr(user, field, value)
@@ -113,6 +120,10 @@ def profile_update(*, profile: Profile, sections: dict[str, dict[str, Any]]) -> 
         if identity_changed and locked.verification_status == VerificationStatus.APPROVED:
             changed += _send_back_to_queue(locked, user)
         locked.save(update_fields=[*changed, "updated_at"])
+        if privacy_changed:
+            signals.profile_privacy_changed.send(
+                sender=Profile, profile=locked, fields=privacy_changed
+            )
         for name, model in SECTION_MODELS.items():
             if name in sections:
                 model.objects.update_or_create(profile=locked, defaults=sections[name])
