@@ -274,7 +274,9 @@ if S3_BUCKET:
             "signature_version": "s3v4",
             "default_acl": None,
             "querystring_auth": True,
-            "querystring_expire": int(env("MEDIA_URL_TTL", "3600")),  # MEDIA_URL_TTL
+            # Presigned URLs are made only by media's signed view, for a redirect followed at
+            # once (media.signing.PRESIGNED_TTL); the apps never hold one.
+            "querystring_expire": 60,
             "file_overwrite": False,
         },
     }
@@ -287,7 +289,10 @@ MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
 # The feed scores this many of the most recently active members who pass its hard filters.
 MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
 MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached
-MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "3600"))
+# Seconds a photo URL handed to the apps lives. A block or a privacy change ends it at once
+# (media.signing); the lifetime only bounds a copied URL. A quarter of an hour covers a list
+# being scrolled; the apps fetch a list or profile again for fresh URLs after that.
+MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "900"))
 # Chat and calls. A connection not refreshed for CHAT_PRESENCE_STALE seconds (its server
 # stopped) no longer makes its member online; each server refreshes its own every
 # CHAT_PRESENCE_REFRESH seconds.

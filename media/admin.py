@@ -13,7 +13,7 @@ from aurum.errors import ApiError
 from aurum.net import client_ip
 from media import services
 from media.models import Photo, PhotoStatus
-from media.signing import signed_url
+from media.signing import photo_url
 
 
 @admin.register(Photo)
@@ -60,12 +60,14 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Photo")
     def thumbnail(self, obj: Photo) -> str:
-        return format_html('<img src="{}" width="80" height="80" alt="">', signed_url(obj.tiny_key))
+        return format_html(
+            '<img src="{}" width="80" height="80" alt="">', photo_url(obj, obj.tiny_key)
+        )
 
     @admin.display(description="Preview")
     def preview(self, obj: Photo) -> str:
         return format_html(
-            '<img src="{}" style="max-width: 400px" alt="">', signed_url(obj.medium_key)
+            '<img src="{}" style="max-width: 400px" alt="">', photo_url(obj, obj.medium_key)
         )
 
     @admin.display(description="Member", ordering="owner__profile_code")

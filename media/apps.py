@@ -30,7 +30,7 @@ class MediaConfig(AppConfig):
             weak=False,
         )
         from aurum.permissions import has_staff_powers
-        from media.signing import signed_url
+        from media.signing import photo_url, signed_url
         from profiles.selectors import (
             photos_open_to,
             register_completion_check,
@@ -47,15 +47,18 @@ class MediaConfig(AppConfig):
             pending_too = allowed if has_staff_powers(viewer) else allowed & {viewer.pk}
             keys = selectors.primary_keys_of(list(allowed), pending_too=pending_too)
             return {
-                owner_id: {"tiny_url": signed_url(tiny), "medium_url": signed_url(medium)}
-                for owner_id, (tiny, medium) in keys.items()
+                owner_id: {
+                    "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
+                    "medium_url": signed_url(medium, photo_id=photo_id, version=version),
+                }
+                for owner_id, (photo_id, version, tiny, medium) in keys.items()
             }
 
         def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
             return [
                 {
-                    "tiny_url": signed_url(photo.tiny_key),
-                    "medium_url": signed_url(photo.medium_key),
+                    "tiny_url": photo_url(photo, photo.tiny_key),
+                    "medium_url": photo_url(photo, photo.medium_key),
                     "status": photo.status,
                 }
                 for photo in selectors.photos_for(
@@ -67,6 +70,9 @@ class MediaConfig(AppConfig):
             approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
             return profiles.filter(Exists(approved), photo_visibility="all_members")
 
+        from media import receivers
+
+        receivers.connect()
         register_photo_provider(card_photos)
         register_photo_filter(with_photo)
         register_gallery_provider(gallery)

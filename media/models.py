@@ -31,6 +31,10 @@ class Photo(models.Model):
     width = models.PositiveIntegerField()
     height = models.PositiveIntegerField()
     bytes = models.PositiveIntegerField(help_text="Size of all renditions together.")
+    url_version = models.PositiveIntegerField(
+        default=0,
+        help_text="Signed into the photo's URLs; raised when fewer may see it, which ends them.",
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -29,9 +29,12 @@ def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> Q
     return photos.filter(status=PhotoStatus.APPROVED)
 
 
-def primary_keys_of(owner_ids: list[Any], *, pending_too: set[Any]) -> dict[Any, tuple[str, str]]:
-    """The (tiny, medium) keys of each owner's first photo, in one lean query: approved ones,
-    and pending ones too for the owners in `pending_too` (the viewer's own; all, for staff)."""
+def primary_keys_of(
+    owner_ids: list[Any], *, pending_too: set[Any]
+) -> dict[Any, tuple[Any, int, str, str]]:
+    """The (id, url_version, tiny key, medium key) of each owner's first photo, in one lean
+    query: approved ones, and pending ones too for the owners in `pending_too` (the viewer's
+    own; all, for staff)."""
     rows = (
         Photo.objects.filter(
             Q(status=PhotoStatus.APPROVED)
@@ -39,12 +42,23 @@ def primary_keys_of(owner_ids: list[Any], *, pending_too: set[Any]) -> dict[Any,
             owner_id__in=owner_ids,
         )
         .order_by("owner_id", "-is_primary", "position")
-        .values_list("owner_id", "tiny_key", "medium_key")
+        .values_list("owner_id", "id", "url_version", "tiny_key", "medium_key")
     )
-    first: dict[Any, tuple[str, str]] = {}
-    for owner_id, tiny, medium in rows:
-        first.setdefault(owner_id, (tiny, medium))
+    first: dict[Any, tuple[Any, int, str, str]] = {}
+    for owner_id, photo_id, version, tiny, medium in rows:
+        first.setdefault(owner_id, (photo_id, version, tiny, medium))
     return first
+
+
+def photo_url_is_current(*, photo_id: uuid.UUID, version: int, key: str) -> bool:
+    """Whether a URL signed for `key` of that photo at that `url_version` still stands: the
+    photo exists, `key` is one of its renditions, and its version has not moved on."""
+    row = (
+        Photo.objects.filter(pk=photo_id)
+        .values_list("url_version", "tiny_key", "medium_key", "full_key")
+        .first()
+    )
+    return row is not None and row[0] == version and key in row[1:]
 
 
 def has_photos(*, owner_id: object) -> bool:

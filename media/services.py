@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from accounts import staff
@@ -148,7 +149,11 @@ def photo_review(*, moderator: User, photo: Photo, approved: bool, ip: str | Non
         photo.status = PhotoStatus.APPROVED if approved else PhotoStatus.REJECTED
         photo.reviewed_by = moderator
         photo.reviewed_at = timezone.now()
-        photo.save(update_fields=["status", "reviewed_by", "reviewed_at"])
+        fields = ["status", "reviewed_by", "reviewed_at"]
+        if not approved:  # members who were shown it lose it now, not when their URLs expire
+            photo.url_version += 1
+            fields.append("url_version")
+        photo.save(update_fields=fields)
         notify(
             recipient=photo.owner,
             kind=Kind.PHOTO_APPROVED if approved else Kind.PHOTO_REJECTED,
@@ -161,14 +166,21 @@ def photo_review(*, moderator: User, photo: Photo, approved: bool, ip: str | Non
     return photo
 
 
+def photo_urls_revoke(*, owner_ids: list[Any]) -> int:
+    """End every URL handed out for these members' photos, once the caller's transaction
+    commits (a block, a privacy change): the URLs carry the photo's `url_version`, which this
+    raises. URLs made afterwards work, for whoever may still see the photos."""
+    return Photo.objects.filter(owner_id__in=owner_ids).update(url_version=F("url_version") + 1)
+
+
 def as_payload(photo: Photo) -> dict[str, Any]:
-    from media.signing import signed_url
+    from media.signing import photo_url
 
     return {
         "image_id": photo.pk,
-        "tiny_url": signed_url(photo.tiny_key),
-        "medium_url": signed_url(photo.medium_key),
-        "full_url": signed_url(photo.full_key),
+        "tiny_url": photo_url(photo, photo.tiny_key),
+        "medium_url": photo_url(photo, photo.medium_key),
+        "full_url": photo_url(photo, photo.full_key),
         "status": photo.status,
         "is_primary": photo.is_primary,
         "width": photo.width,

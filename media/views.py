@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.views.decorators.http import require_GET
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers as drf
@@ -95,9 +95,20 @@ class ImageDeleteView(APIView):
 
 @require_GET
 def signed_file(request: HttpRequest, key: str) -> Any:
-    """Serves a private file on the filesystem storage while its URL's signature holds."""
-    if not signing.check(key, request.GET.get("e", ""), request.GET.get("s", "")):
+    """A photo rendition, while its URL's signature and expiry hold and nothing revoked it
+    since (media.signing): served from the filesystem, or a redirect to a presigned S3 URL
+    made now. 404 for any URL that does not stand, whatever the reason."""
+    signed = signing.check(key, request.GET)
+    if signed is None or not selectors.photo_url_is_current(
+        photo_id=signed[0], version=signed[1], key=key
+    ):
         raise Http404
+    if not signing.on_filesystem():
+        response = HttpResponseRedirect(
+            default_storage.url(key, expire=signing.PRESIGNED_TTL)  # type: ignore[call-arg]
+        )
+        response["Cache-Control"] = "no-store"  # a cached redirect would outlive its target
+        return response
     if not default_storage.exists(key):
         raise Http404
     content_type = "image/webp" if key.endswith(".webp") else "image/jpeg"

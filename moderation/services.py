@@ -11,6 +11,7 @@ from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
+from moderation import signals
 from moderation.models import Block, Report, ReportAction, ReportStatus
 from notifications.models import Kind
 from notifications.services import devices_forget, notify
@@ -26,7 +27,8 @@ def _not_found() -> ApiError:
 
 def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
     """Idempotent: blocking twice returns the first block (created=False). A member may block
-    anyone they can see, or anyone they reported (even while that member is held for review)."""
+    anyone they can see, or anyone they reported (even while that member is held for review).
+    A new block is announced (`signals.block_created`) inside its transaction."""
     if blocked is None:
         raise _not_found()
     if blocked.pk == blocker.pk:
@@ -39,7 +41,9 @@ def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
         raise _not_found()
     try:
         with transaction.atomic():
-            return Block.objects.create(blocker=blocker, blocked=blocked), True
+            block = Block.objects.create(blocker=blocker, blocked=blocked)
+            signals.block_created.send(sender=Block, block=block)
+        return block, True
     except IntegrityError:  # the same block, made by a request racing this one
         return Block.objects.get(blocker=blocker, blocked=blocked), False
 

@@ -13,6 +13,7 @@ from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import ApiError
+from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
 from profiles.selectors import age_on, own_profile, section_or_none
@@ -28,6 +29,8 @@ USER_FIELDS = ("first_name", "last_name")
 IDENTITY_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
 # Contact details in the profile sections: only the member changes them (staff never do).
 CONTACT_FIELDS = ("whatsapp",)
+# Who may see the member or their photos: a change is announced (signals.profile_privacy_changed).
+PRIVACY_FIELDS = ("photo_visibility", "is_hidden")
 
 
 def profile_create(
@@ -138,7 +141,8 @@ def profile_update(
     neither overwritten nor missed, and only the fields sent are written. The rules between
     fields are checked on the state after the change, so a partial update cannot sneak past
     them. A change of name, date of birth or gender on an approved member sends them back to
-    the verification queue (and out of sight) until a moderator looks.
+    the verification queue (and out of sight) until a moderator looks. A change of who may
+    see the member or their photos is announced inside the transaction.
 
     `editor` is who makes the change when it is not the member: staff, under
     `staff_edit_check`, and audited with the fields they changed.
@@ -164,6 +168,9 @@ def profile_update(
         identity_changed = any(user_changes[f] != getattr(user, f) for f in user_changes) or any(
             incoming[f] != getattr(locked, f) for f in IDENTITY_FIELDS if f in incoming
         )
+        privacy_changed = [
+            f for f in PRIVACY_FIELDS if f in incoming and incoming[f] != getattr(locked, f)
+        ]
         if user_changes:
             for field, value in user_changes.items():
                 setattr(user, field, value)
@@ -174,6 +181,10 @@ def profile_update(
         if identity_changed and locked.verification_status == VerificationStatus.APPROVED:
             changed += _send_back_to_queue(locked, user)
         locked.save(update_fields=[*changed, "updated_at"])
+        if privacy_changed:
+            signals.profile_privacy_changed.send(
+                sender=Profile, profile=locked, fields=privacy_changed
+            )
         for name, model in SECTION_MODELS.items():
             if name in sections:
                 model.objects.update_or_create(profile=locked, defaults=sections[name])

@@ -11,6 +11,11 @@ from profiles import services
 # records the visit. Arguments: viewer, profile.
 profile_viewed = Signal()
 
+# Sent by `services.profile_update` inside its transaction when a member changes who may see
+# them or their photos (`photo_visibility`, `is_hidden`): media ends the photo URLs already
+# handed out. Arguments: profile, fields (the names of those that changed).
+profile_privacy_changed = Signal()
+
 
 @receiver(session_activity, dispatch_uid="aurum.profiles.last_active")
 def record_activity(sender: Any, user_id: Any, **kwargs: Any) -> None:

@@ -67,23 +67,31 @@ def test_filesystem_signed_url_works_then_expires(client_for, client, settings):
     assert b"".join(served.streaming_content).startswith(b"RIFF")
 
     url = urlparse(body["tiny_url"])
-    query = parse_qs(url.query)
-    tampered = client.get(f"{url.path}?e={query['e'][0]}&s={'0' * 64}")
+    query = {name: values[0] for name, values in parse_qs(url.query).items()}
+    tampered = client.get(url.path, {**query, "s": "0" * 64})
+    other_version = client.get(url.path, {**query, "v": "1"})  # the signature covers it
     other_key = client.get(url.path.replace("tiny.webp", "full.jpg") + "?" + url.query)
-    assert tampered.status_code == 404 and other_key.status_code == 404
+    assert tampered.status_code == other_version.status_code == other_key.status_code == 404
 
     from media import signing
 
-    expired = signing.signed_url(Photo.objects.get().tiny_key, ttl=-1)
+    photo = Photo.objects.get()
+    expired = signing.signed_url(photo.tiny_key, photo_id=photo.pk, version=0, ttl=-1)
     assert client.get(expired).status_code == 404
-    assert int(query["e"][0]) > time.time()
+    assert time.time() + 850 < int(query["e"]) <= time.time() + 900
 
 
-def test_s3_urls_are_presigned(client_for, s3_storage):
+def test_s3_urls_go_through_the_signed_view_to_a_presigned_url_made_then(
+    client_for, client, s3_storage
+):
     body = upload(client_for(make_member().user), images.jpeg()).json()
 
-    query = parse_qs(urlparse(body["medium_url"]).query)
-    assert "X-Amz-Signature" in query and query["X-Amz-Expires"] == ["300"]
+    url = urlparse(body["medium_url"])
+    redirect = client.get(body["medium_url"])
+
+    assert url.path.startswith("/files/photos/") and "X-Amz-Signature" not in url.query
+    assert redirect.status_code == 302 and redirect["Cache-Control"] == "no-store"
+    assert fetch(client, body["medium_url"]) == 200  # the presigned URL lives 60 s
 
 
 def test_pending_photos_are_seen_only_by_owner_and_staff(client_for):
@@ -383,3 +391,145 @@ def test_uploads_are_rate_limited_per_member(client_for, settings):
     assert limited.json()["code"] == "rate_limited" and int(limited["Retry-After"]) > 0
     assert Photo.objects.filter(owner=member.user).count() == 1
     assert upload(client_for(other.user), images.jpeg(400, 300)).status_code == 201
+
+
+# --- revoking photo URLs ----------------------------------------------------------------------
+
+
+def fetch(client, url: str) -> int:
+    """The status a client fetching the photo URL ends with: on S3 the signed view redirects to
+    a presigned URL on moto's server, which is fetched too."""
+    import urllib.request
+
+    response = client.get(url)
+    if response.status_code != 302:
+        return response.status_code
+    location = response["Location"]
+    query = parse_qs(urlparse(location).query)
+    assert int(query["X-Amz-Expires"][0]) <= 60 and "X-Amz-Signature" in query
+    with urllib.request.urlopen(location) as stored:  # noqa: S310 - moto's local endpoint
+        assert stored.read(4) == b"RIFF"
+        return stored.status
+
+
+def approved_pair(client_for):
+    bride, groom = make_member(), make_groom()
+    for member in (bride, groom):
+        upload(client_for(member.user), images.jpeg(400, 300))
+    Photo.objects.update(status="approved")
+    return bride, groom
+
+
+def seen_by(client_for, viewer, owner) -> str:
+    return (
+        client_for(viewer.user).get(f"/api/v1/profiles/{owner.user_id}").json()["photo"]["tiny_url"]
+    )
+
+
+def test_a_block_stops_the_photo_urls_either_member_holds(client_for, client, storage):
+    from moderation.services import block_create
+
+    bride, groom = approved_pair(client_for)
+    brides_photo = seen_by(client_for, groom, bride)
+    grooms_photo = seen_by(client_for, bride, groom)
+    assert fetch(client, brides_photo) == fetch(client, grooms_photo) == 200
+
+    block_create(blocker=bride.user, blocked=groom.user)
+
+    assert fetch(client, brides_photo) == 404  # the blocked member's copy of the blocker's
+    assert fetch(client, grooms_photo) == 404  # and the blocker's copy of the blocked one's
+    own = client_for(bride.user).get("/api/v1/media/images").json()["results"][0]
+    assert fetch(client, own["tiny_url"]) == 200  # a URL made now works
+
+
+def test_a_block_rolled_back_revokes_nothing(client_for, client):
+    from django.db import transaction
+
+    from moderation.models import Block
+    from moderation.services import block_create
+
+    bride, groom = approved_pair(client_for)
+    brides_photo = seen_by(client_for, groom, bride)
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        block_create(blocker=bride.user, blocked=groom.user)
+        raise RuntimeError("the request failed after blocking")
+
+    assert not Block.objects.exists()
+    assert fetch(client, brides_photo) == 200
+
+
+def test_keeping_photos_to_accepted_interests_stops_the_urls_others_hold(
+    client_for, client, storage
+):
+    bride, groom = approved_pair(client_for)
+    brides_photo = seen_by(client_for, groom, bride)
+    assert fetch(client, brides_photo) == 200
+
+    changed = client_for(bride.user).patch(
+        "/api/v1/profiles/me",
+        {"profile": {"photo_visibility": "accepted_interests"}},
+        format="json",
+    )
+
+    assert changed.status_code == 200
+    assert fetch(client, brides_photo) == 404
+
+
+def test_hibernating_stops_the_photo_urls_others_hold(client_for, client):
+    bride, groom = approved_pair(client_for)
+    brides_photo = seen_by(client_for, groom, bride)
+
+    client_for(bride.user).patch(
+        "/api/v1/profiles/me", {"profile": {"is_hidden": True}}, format="json"
+    )
+
+    assert fetch(client, brides_photo) == 404
+
+
+def test_other_profile_changes_keep_photo_urls(client_for, client):
+    bride, groom = approved_pair(client_for)
+    brides_photo = seen_by(client_for, groom, bride)
+
+    client_for(bride.user).patch(
+        "/api/v1/profiles/me", {"profile": {"about": "Hello"}}, format="json"
+    )
+
+    assert fetch(client, brides_photo) == 200
+
+
+def test_a_rejected_or_deleted_photo_stops_its_urls(client_for, client, storage):
+    from media import services
+
+    member = make_member()
+    owner = client_for(member.user)
+    first = upload(owner, images.jpeg(400, 300)).json()
+    second = upload(owner, images.jpeg(400, 300)).json()
+    assert fetch(client, first["medium_url"]) == fetch(client, second["medium_url"]) == 200
+
+    services.photo_review(
+        moderator=make_moderator(), photo=Photo.objects.get(pk=first["image_id"]), approved=False
+    )
+    owner.delete(f"/api/v1/media/images/{second['image_id']}")
+
+    assert fetch(client, first["medium_url"]) == 404
+    assert fetch(client, second["medium_url"]) == 404  # on S3 the object is still there
+
+
+def test_photo_urls_live_a_quarter_of_an_hour_by_default():
+    from aurum import settings as defaults
+
+    assert defaults.MEDIA_URL_TTL == 900
+
+
+@pytest.mark.parametrize("key", ["photos/a/b/tiny.webp", "photos/a b/ü%?#/full.jpg"])
+def test_signed_urls_name_the_path_reverse_does(key):
+    import uuid
+
+    from django.urls import reverse
+
+    from media import signing
+
+    url = signing.signed_url(key, photo_id=uuid.uuid4(), version=2)
+
+    assert url.split("?")[0] == reverse("media-signed", args=[key])
