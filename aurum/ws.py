@@ -15,6 +15,8 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
 WS_UNAUTHORIZED = 4401
+# The member has CHAT_MAX_SOCKETS sockets open already (as HTTP's 429): close one, or retry.
+WS_TOO_MANY_CONNECTIONS = 4429
 
 
 @database_sync_to_async
