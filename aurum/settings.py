@@ -300,6 +300,9 @@ CHAT_PRESENCE_STALE = int(env("CHAT_PRESENCE_STALE", "90"))
 CHAT_PRESENCE_REFRESH = int(env("CHAT_PRESENCE_REFRESH", "30"))
 CHAT_CALL_RING_SECONDS = int(env("CHAT_CALL_RING_SECONDS", "45"))  # then the call is missed
 CHAT_MAX_SDP_BYTES = int(env("CHAT_MAX_SDP_BYTES", "16384"))
+# Open sockets per member across /ws/chat and /ws/call (a phone, a tablet and a browser need
+# a few each); the one over the cap is closed with 4429.
+CHAT_MAX_SOCKETS = int(env("CHAT_MAX_SOCKETS", "10"))
 # coturn's REST API (static-auth-secret): the shared secret, the relay's URIs, and how long
 # a pair of credentials lasts.
 TURN_SECRET = env("TURN_SECRET")

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
 WS_UNAUTHORIZED = 4401
+# The member has CHAT_MAX_SOCKETS sockets open already (as HTTP's 429): close one, or retry.
+WS_TOO_MANY_CONNECTIONS = 4429
 
 
 @database_sync_to_async

@@ -3,7 +3,8 @@ notifications) and `/ws/call` (call signalling).
 
 Consumers hold no rules: every frame is validated by the serializers HTTP uses and handed to
 `chat.services`. A frame that is not right gets an `error {code, detail}` frame and the socket
-stays open; an expired token closes it with 4401.
+stays open; an expired token closes it with 4401, a socket over the member's CHAT_MAX_SOCKETS
+is closed with 4429 as it opens.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from rest_framework.exceptions import APIException
 from accounts.models import User
 from aurum.errors import ApiError
 from aurum.events import user_group
-from aurum.ws import WS_UNAUTHORIZED, DatabaseOffLoop, user_for_token
+from aurum.ws import WS_TOO_MANY_CONNECTIONS, WS_UNAUTHORIZED, DatabaseOffLoop, user_for_token
 from chat import serializers, services
+from chat.models import ConnectionKind
 
 logger = logging.getLogger("aurum.chat")
 
@@ -169,7 +171,18 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         self.joined = self.member_groups()
         for group in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
-        greeting = await self.joining()
+        _ensure_refresher()
+        try:
+            greeting = await self.joining()
+        except ApiError as exc:
+            if exc.status_code != 429:
+                raise
+            for group in self.joined:
+                await self.channel_layer.group_discard(group, self.channel_name)
+            del self.joined  # nothing to undo when it closes
+            await self.accept()
+            await self.close(code=WS_TOO_MANY_CONNECTIONS)
+            return
         await self.accept()
         expires = self.scope.get("token_expires")
         if expires is not None:
@@ -179,8 +192,9 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
 
     async def joining(self) -> list[dict[str, Any]]:
         """Before the connection is accepted (so a device is counted from the moment it is
-        open): the frames to send it first."""
-        return []
+        open): record it (an ApiError 429 when the member has too many open), and return the
+        frames to send it first."""
+        raise NotImplementedError
 
     async def closed(self) -> None:
         """After a member's connection closed."""
@@ -322,7 +336,6 @@ class ChatConsumer(MemberSocket):
         self.sending: set[asyncio.Task[None]] = set()
 
     async def joining(self) -> list[dict[str, Any]]:
-        _ensure_refresher()
         return await _run(services.connection_open)(
             user=self.user, channel_name=self.channel_name, server=SERVER_ID
         )
@@ -388,6 +401,15 @@ class CallConsumer(MemberSocket):
     def member_groups(self) -> list[str]:
         return [services.calls_group(self.user.pk)]
 
+    async def joining(self) -> list[dict[str, Any]]:
+        await _run(services.socket_open)(
+            user=self.user,
+            channel_name=self.channel_name,
+            server=SERVER_ID,
+            kind=ConnectionKind.CALL,
+        )
+        return []
+
     async def on_invite(self, data: dict[str, Any]) -> None:
         call = await _run(services.call_invite)(
             caller=self.user,
@@ -424,7 +446,7 @@ class CallConsumer(MemberSocket):
         )
 
     async def closed(self) -> None:
-        await _run(services.calls_drop_channel)(channel_name=self.channel_name)
+        await _run(services.call_socket_close)(channel_name=self.channel_name)
 
     call_ringing = call_accepted = call_ended = MemberSocket.forward
     offer = answer = ice_candidate = MemberSocket.forward

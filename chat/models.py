@@ -122,14 +122,22 @@ class ChatSettings(models.Model):
         return f"chat settings of {self.user_id}"
 
 
+class ConnectionKind(models.TextChoices):
+    CHAT = "chat", "/ws/chat"
+    CALL = "call", "/ws/call"
+
+
 class Connection(models.Model):
-    """One live WebSocket. A member is online while any row of theirs is fresh: each server
-    process refreshes its rows (`seen_at`) on a timer, so a killed process's rows go stale
-    on their own."""
+    """One live WebSocket. A member is online while any chat row of theirs is fresh: each
+    server process refreshes its rows (`seen_at`) on a timer, so a killed process's rows go
+    stale on their own. Rows of both kinds count against the member's CHAT_MAX_SOCKETS."""
 
     channel_name = models.CharField(primary_key=True, max_length=200)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_connections"
+    )
+    kind = models.CharField(
+        max_length=4, choices=ConnectionKind.choices, default=ConnectionKind.CHAT
     )
     server = models.CharField(max_length=64, db_index=True)
     seen_at = models.DateTimeField()

@@ -33,6 +33,7 @@ from chat.models import (
     CallStatus,
     ChatSettings,
     Connection,
+    ConnectionKind,
     Conversation,
     Message,
     MessageRevision,
@@ -526,9 +527,11 @@ def _fresh_since() -> Any:
 
 
 def _live_connections(user_ids: Iterable[Any], since: Any = None) -> QuerySet[Connection]:
-    """The live connections of `user_ids` (refreshed since `since`, by default lately: see
-    `Connection`)."""
-    return Connection.objects.filter(user_id__in=user_ids, seen_at__gte=since or _fresh_since())
+    """The live chat connections of `user_ids` (refreshed since `since`, by default lately:
+    see `Connection`)."""
+    return Connection.objects.filter(
+        user_id__in=user_ids, kind=ConnectionKind.CHAT, seen_at__gte=since or _fresh_since()
+    )
 
 
 def _online_among(user_ids: set[Any]) -> set[Any]:
@@ -587,17 +590,36 @@ def _announce_presence(user: User, contacts: list[Any] | None = None) -> None:
 
 
 def connection_open(*, user: User, channel_name: str, server: str) -> list[dict[str, Any]]:
-    """Record a live connection; the first one makes the member online for their contacts.
-    Returns the presence of the member's contacts, for the new connection."""
+    """Record a live chat connection (`socket_open`: 429 over the cap); the first one makes
+    the member online for their contacts. Returns the presence of the member's contacts,
+    for the new connection."""
     was_online = is_online(user.pk)
-    Connection.objects.update_or_create(
-        channel_name=channel_name,
-        defaults={"user": user, "server": server, "seen_at": timezone.now()},
-    )
+    socket_open(user=user, channel_name=channel_name, server=server, kind=ConnectionKind.CHAT)
     contacts = _contacts(user)
     if not was_online:
         _announce_presence(user, contacts)
     return presences_of(contacts)
+
+
+def socket_open(*, user: User, channel_name: str, server: str, kind: str) -> None:
+    """Record a live socket of `user`'s, unless CHAT_MAX_SOCKETS of theirs are open already
+    (chat and call together; a dead server's rows stop counting once stale): then 429
+    `too_many_connections`, and nothing is stored. The member's row is locked meanwhile, so
+    two sockets opening at once cannot both take the last place."""
+    cap = settings.CHAT_MAX_SOCKETS
+    with transaction.atomic():
+        list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+        open_now = Connection.objects.filter(user=user, seen_at__gte=_fresh_since())
+        if open_now.exclude(channel_name=channel_name).count() >= cap:
+            raise ApiError(
+                f"At most {cap} connections may be open at once; close one first.",
+                "too_many_connections",
+                429,
+            )
+        Connection.objects.update_or_create(
+            channel_name=channel_name,
+            defaults={"user": user, "kind": kind, "server": server, "seen_at": timezone.now()},
+        )
 
 
 def connection_close(*, user: User, channel_name: str) -> None:
@@ -616,14 +638,15 @@ def connections_refresh(*, server: str) -> None:
     were last refreshed, and their contacts are told."""
     Connection.objects.filter(server=server).update(seen_at=timezone.now())
     cutoff = _fresh_since()
-    last_refreshed: dict[Any, Any] = {}
-    for user_id, seen_at in Connection.objects.filter(seen_at__lt=cutoff).values_list(
-        "user_id", "seen_at"
-    ):
-        last_refreshed[user_id] = max(seen_at, last_refreshed.get(user_id, seen_at))
-    if not last_refreshed:
+    stale = Connection.objects.filter(seen_at__lt=cutoff)
+    rows = list(stale.values_list("user_id", "seen_at", "kind"))
+    if not rows:
         return
-    Connection.objects.filter(seen_at__lt=cutoff).delete()
+    stale.delete()  # call sockets' rows too: their places under the cap come free
+    last_refreshed: dict[Any, Any] = {}
+    for user_id, seen_at, kind in rows:
+        if kind == ConnectionKind.CHAT:  # a call socket never made its member online
+            last_refreshed[user_id] = max(seen_at, last_refreshed.get(user_id, seen_at))
     still_online = _online_among(set(last_refreshed))
     for member in User.objects.filter(pk__in=set(last_refreshed) - still_online):
         ChatSettings.objects.update_or_create(
@@ -815,6 +838,13 @@ def calls_end_for(*, user_ids: list[Any], reason: str, between: bool = False) ->
     else:
         live = live.filter(Q(caller__in=user_ids) | Q(callee__in=user_ids))
     return _finish_live(list(live.values_list("pk", flat=True)), _ended_or_failed(reason))
+
+
+def call_socket_close(*, channel_name: str) -> int:
+    """A `/ws/call` socket closed: its place under the cap comes free, and a call it carried
+    ends (`calls_drop_channel`)."""
+    Connection.objects.filter(channel_name=channel_name).delete()
+    return calls_drop_channel(channel_name=channel_name)
 
 
 def calls_drop_channel(*, channel_name: str) -> int:
