@@ -43,6 +43,7 @@ from moderation import selectors as moderation_selectors
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
+from profiles import services as profile_services
 
 EDIT_WINDOW = timedelta(minutes=15)
 
@@ -58,18 +59,25 @@ def _not_found() -> ApiError:
 def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
     """Why the members of each pair may not talk (chat or call), for the pairs that may not:
     each must see the other (the visibility rule: both active, approved, not hidden, not held
-    for review, no block either way) and an interest between them must be accepted. Every send
+    for review, no block either way; 403 `profile_not_visible` when the first of the pair, the
+    one acting, is out of sight) and an interest between them must be accepted. Every send
     and call asks this, in a few queries however many pairs; accounts and blocks are read
     afresh (a socket's user was loaded when it connected)."""
     visible = profile_selectors.visible_pairs(pairs)
     connected = matching_selectors.accepted_pairs(pairs)
     apart = {(a, b) for a, b in pairs if frozenset((a, b)) not in visible}
     blocked = moderation_selectors.blocked_pairs(apart) if apart else set()
+    # The first of a pair is the one acting: when it is they who are out of sight, say so
+    # (not when the batch has the pair both ways: the answer is keyed by the pair alone).
+    actors = {a for a, b in apart if (b, a) not in pairs}
+    unlisted = actors - profile_selectors.listed_among(actors) if actors else set()
     problems: dict[frozenset[Any], ApiError] = {}
     for a, b in pairs:
         key = frozenset((a, b))
         if key in blocked:
             problems[key] = ApiError("You cannot talk to this member.", "blocked", 403)
+        elif a in unlisted and (b, a) not in pairs:
+            problems[key] = profile_services.not_visible("chat or call")
         elif key not in visible:
             problems[key] = ApiError("This member is no longer available.", "unavailable", 403)
         elif key not in connected:

@@ -17,6 +17,7 @@ from matching.selectors import pair_key
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
+from profiles import services as profile_services
 from profiles.models import Profile
 
 
@@ -31,7 +32,9 @@ def _visible_target(viewer: User, target: User | None) -> User:
 def interest_send(*, sender: User, receiver: User | None, message: str = "") -> Interest:
     """Send an interest. No second pending interest to the same member (409); when the other
     member already sent one, this accepts it. The pair's row is locked (or created under the
-    one-per-pair constraint), so two members sending at once end in one accepted interest."""
+    one-per-pair constraint), so two members sending at once end in one accepted interest.
+    Only a visible member sends (`can_act`: 403 `profile_not_visible`)."""
+    profile_services.require_can_act(member=sender, doing="send interests")
     receiver = _visible_target(sender, receiver)
     sought = sought_gender(sender)
     if Profile.objects.filter(pk=receiver.pk).values_list("gender", flat=True).first() != sought:
@@ -112,9 +115,15 @@ def _locked(interest: Interest | None, user: User, role: str) -> Interest:
 
 
 def interest_accept(*, user: User, interest: Interest | None) -> Interest:
-    """Only the receiver, only a pending interest; row-locked, so two accepts make one."""
+    """Only the receiver, only a pending interest; row-locked, so two accepts make one.
+
+    Only while the receiver is visible (`can_act`): accepting opens both members' contact
+    details and chat, and tells the sender her name; a hidden or re-verifying member would get
+    his phone number while he gets a 404 for her. Declining stays open to her: it only answers.
+    """
     with transaction.atomic():
         locked = _locked(interest, user, "receiver")
+        profile_services.require_can_act(member=user, doing="accept interests")
         if not profile_selectors.can_see(viewer=user, owner=locked.sender):
             raise ApiError("Not found.", "not_found", 404)
         return _accept(locked)
@@ -138,6 +147,7 @@ def interest_withdraw(*, user: User, interest: Interest | None) -> Interest:
 
 
 def shortlist_add(*, owner: User, target: User | None) -> Shortlist:
+    profile_services.require_can_act(member=owner, doing="shortlist members")
     target = _visible_target(owner, target)
     item, _ = Shortlist.objects.get_or_create(owner=owner, target=target)
     return item

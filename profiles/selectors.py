@@ -142,8 +142,7 @@ def visible_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     members = {member for pair in pairs for member in pair}
     if not members:
         return set()
-    found = PAIR_STATEMENTS.rows("listed", {"members": padded(members)}, _listed_among)
-    listed = {row["user_id"] for row in found}
+    listed = listed_among(members)
     kept = {frozenset((a, b)) for a, b in pairs if a != b and a in listed and b in listed}
     for exclusion in _pair_exclusions if kept else ():
         kept -= exclusion({tuple(pair) for pair in kept})  # type: ignore[misc]
@@ -159,6 +158,22 @@ def _listed_among(values: Mapping[str, Any]) -> QuerySet[Any]:
     return Profile.objects.filter(
         LISTED, user_id__in=values["members"], user__is_active=True
     ).values("user_id")
+
+
+def listed_among(member_ids: set[Any]) -> set[Any]:
+    """Those of `member_ids` whom other members may see at all: active, approved and not
+    hidden (`LISTED`), the half of the visibility rule that is about the member alone."""
+    if not member_ids:
+        return set()
+    found = PAIR_STATEMENTS.rows("listed", {"members": padded(member_ids)}, _listed_among)
+    return {row["user_id"] for row in found}
+
+
+def can_act(*, member: User) -> bool:
+    """Only a member others may see acts on others (interests, shortlists, chat, calls):
+    otherwise the other member would hear, by name, of someone she gets a 404 for. Blocking,
+    reporting and answering "no" stay open to everyone."""
+    return bool(member.is_authenticated) and member.pk in listed_among({member.pk})
 
 
 def can_see(*, viewer: User, owner: User) -> bool:
