@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from matching import services
-from matching.models import Interest, Shortlist
+from matching.models import Interest, InterestSend, Shortlist
 from moderation.models import Block, Report
 from notifications.models import Notification
 from profiles.models import Profile
@@ -42,7 +42,7 @@ def test_a_member_nobody_sees_cannot_send_an_interest(client_for, state):
     assert response.status_code == 403
     assert response.json()["code"] == "profile_not_visible"
     assert "approved and visible" in response.json()["detail"]
-    assert not Interest.objects.exists()
+    assert not Interest.objects.exists() and not InterestSend.objects.exists()
     assert not Notification.objects.filter(recipient=bride.user).exists()
 
 

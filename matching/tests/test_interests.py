@@ -77,7 +77,7 @@ def test_decline_and_withdraw_belong_to_the_right_member(client_for):
     assert act(client_for, bride, interest_id, "accept").status_code == 409
 
 
-def test_after_a_decline_either_may_send_again(client_for):
+def test_after_a_decline_the_member_who_declined_may_send(client_for):
     bride, groom = make_member(), make_groom()
     interest_id = send(client_for, groom, bride).json()["id"]
     act(client_for, bride, interest_id, "decline")
