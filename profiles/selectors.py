@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, Expression, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -98,9 +99,12 @@ class CardRow:
 
 
 def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
-    """The card's columns (and `extra` annotations) as dicts: no model instances to build,
-    which is most of a page's cost in Python."""
-    return profiles.values(*CARD_COLUMNS, *extra)
+    """The card's columns, whether the owner hides their last seen (`hides_last_seen`), and
+    `extra` annotations, as dicts: no model instances to build, which is most of a page's
+    cost in Python."""
+    return profiles.annotate(hides_last_seen=hides_last_seen()).values(
+        *CARD_COLUMNS, "hides_last_seen", *extra
+    )
 
 
 def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
@@ -231,6 +235,67 @@ def photos_open_to(
     return open_ids
 
 
+# Chat owns the member's "show last seen" switch: it registers a boolean expression over
+# profile rows (true where the member keeps it off), so a list of cards reads it in its own
+# statement.
+_last_seen_rule: list[Callable[[], Expression]] = []
+
+
+def register_last_seen_rule(rule: Callable[[], Expression]) -> None:
+    _last_seen_rule[:] = [rule]
+
+
+def hides_last_seen() -> Expression:
+    """An annotation over profiles: true where the owner keeps their last seen to themself."""
+    if not _last_seen_rule:
+        return Value(False, output_field=BooleanField())
+    return _last_seen_rule[0]()
+
+
+def last_seen_hidden_among(*, viewer: User, owner_ids: list[Any]) -> set[Any]:
+    """Those of `owner_ids` whose last activity `viewer` may not see even as a bucket, in one
+    query (none when it cannot matter: staff, the viewer's own card, no rule)."""
+    ids = [pk for pk in owner_ids if pk != viewer.pk]
+    if not ids or not _last_seen_rule or getattr(viewer, "is_staff", False):
+        return set()
+    rows = Profile.objects.filter(_last_seen_rule[0](), pk__in=ids).values_list("pk", flat=True)
+    return set(rows)
+
+
+class Activity(StrEnum):
+    """How recently a member was active, as strangers see it: local calendar days, so the
+    bucket changes at midnight for everyone and not at a moment that betrays the member."""
+
+    TODAY = "today"
+    THIS_WEEK = "this_week"  # 1-6 days ago
+    THIS_MONTH = "this_month"  # 7-29 days ago
+    EARLIER = "earlier"
+
+
+def activity_bucket(moment: datetime, today: date) -> Activity:
+    days = (today - timezone.localdate(moment)).days
+    if days <= 0:
+        return Activity.TODAY
+    if days < 7:
+        return Activity.THIS_WEEK
+    if days < 30:
+        return Activity.THIS_MONTH
+    return Activity.EARLIER
+
+
+def last_active_shown(
+    *, viewer: User, owner_id: Any, moment: datetime, hidden: bool, today: date
+) -> tuple[datetime | None, Activity | None]:
+    """What `viewer` may know of when the owner was last active, as (exact time, bucket): the
+    member themself and staff get both; others only the bucket, and nothing when the owner
+    hides their last seen (`hidden`, from `hides_last_seen`). Pure: cards call it per row."""
+    if viewer.pk == owner_id or getattr(viewer, "is_staff", False):
+        return moment, activity_bucket(moment, today)
+    if hidden:
+        return None, None
+    return None, activity_bucket(moment, today)
+
+
 # Media provides cards' photos ({tiny_url, medium_url} or None per profile id) for a whole
 # list at once, without profiles importing it.
 PhotoProvider = Callable[[User, Sequence[CardRef], bool], dict[object, dict[str, str] | None]]
@@ -288,7 +353,12 @@ def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
         candidates = Profile.objects.all()
     else:
         candidates = visible_profiles(viewer=viewer)
-    return candidates.select_related(*WITH_SECTIONS).filter(user=owner).first()
+    return (
+        candidates.select_related(*WITH_SECTIONS)
+        .annotate(hides_last_seen=hides_last_seen())
+        .filter(user=owner)
+        .first()
+    )
 
 
 def own_profile(*, user: User) -> Profile | None:

@@ -227,8 +227,9 @@ def test_interest_list_costs_no_query_per_row_for_cards(
     client = client_for(bride.user)
 
     # token user, the page with both members' cards joined, then for the whole page the
-    # photo rule's visibility check and the primary photos (media's batch provider)
-    with django_assert_num_queries(4):
+    # photo rule's visibility check, the primary photos (media's batch provider) and who
+    # hides their last seen
+    with django_assert_num_queries(5):
         client.get(INTERESTS)
 
 
