@@ -21,9 +21,12 @@ logger = logging.getLogger("aurum.errors")
 class ApiError(exceptions.APIException):
     """A domain error raised by services: an HTTP status, a stable code and a message."""
 
-    def __init__(self, detail: str, code: str, status_code: int = 400) -> None:
+    def __init__(
+        self, detail: str, code: str, status_code: int = 400, *, retry_after: float | None = None
+    ) -> None:
         super().__init__(detail=detail, code=code)
         self.status_code = status_code
+        self.retry_after = retry_after  # seconds, sent as Retry-After when given
 
 
 class RateLimited(Ratelimited):
@@ -103,6 +106,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     response.data = {"detail": message, "code": code}
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
         response["Retry-After"] = str(math.ceil(exc.wait))
+    if isinstance(exc, ApiError) and exc.retry_after is not None:
+        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
     return response
 
 

@@ -9,13 +9,17 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 from uuid import UUID
 
+from cryptography.fernet import Fernet, InvalidToken
+from django.conf import settings
 from django.core.exceptions import ValidationError as ModelValidationError
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.utils.crypto import salted_hmac
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import inline_serializer
 from rest_framework.exceptions import NotFound, ValidationError
@@ -95,6 +99,27 @@ class OldestFirstCursorPagination(CreatedCursorPagination):
 
 def _bad_cursor() -> ApiError:
     return ApiError("That cursor is not valid; start again from the first page.", "invalid_cursor")
+
+
+@lru_cache(maxsize=4)
+def _box(secret: str) -> Fernet:
+    key = salted_hmac("aurum.pagination.keyset", "cursor key", secret=secret, algorithm="sha256")
+    return Fernet(base64.urlsafe_b64encode(key.digest()))
+
+
+def seal(raw: str) -> str:
+    """A keyset cursor as clients hold it: encrypted and authenticated (Fernet, with a key
+    drawn from SECRET_KEY), because its values are the last row's (a member's last activity
+    to the microsecond, on search's default ordering) and a client may hand them back but not
+    read them."""
+    return _box(settings.SECRET_KEY).encrypt(raw.encode()).decode().rstrip("=")
+
+
+def _unseal(cursor: str) -> bytes:
+    try:
+        return _box(settings.SECRET_KEY).decrypt(cursor + "=" * (-len(cursor) % 4))
+    except (InvalidToken, ValueError, TypeError) as exc:
+        raise _bad_cursor() from exc
 
 
 def _load_moment(raw: Any) -> datetime:
@@ -193,13 +218,13 @@ class Keyset:
             for name, kind in zip(self.fields, self.kinds, strict=True)
         ]
         raw = json.dumps({"o": self.tag, "r": reverse, "v": values}, separators=(",", ":"))
-        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+        return seal(raw)
 
     def decode(self, cursor: str) -> tuple[list[Any], bool]:
+        raw = _unseal(cursor)
         try:
-            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
             data = json.loads(raw)
-        except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:
             raise _bad_cursor() from exc
         if not (
             isinstance(data, dict)

@@ -285,7 +285,10 @@ else:
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": MEDIA_ROOT},
     }
+# Interests a member may send in any 24 hours; a re-send after a withdraw counts again.
 MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
+# After a decline, the days before its sender may send that member an interest again.
+MATCHING_RESEND_AFTER_DECLINE_DAYS = int(env("MATCHING_RESEND_AFTER_DECLINE_DAYS", "30"))
 # The feed scores this many of the most recently active members who pass its hard filters.
 MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
 MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached

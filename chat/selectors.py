@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.models import User
 from aurum.pagination import Keyset, KeysetPage
-from chat.models import Conversation, Message, Participant
+from chat.models import ChatSettings, Conversation, Message, Participant
 from moderation import selectors as moderation_selectors
 
 CONVERSATIONS = Keyset(("-activity", "-id"), ("moment", "int"), "conversations")
@@ -131,3 +131,11 @@ def messages_page(
     found = list(messages.order_by("-id")[: limit + 1])
     more = len(found) > limit
     return list(reversed(found[:limit])), more
+
+
+def hides_last_seen() -> Exists:
+    """Registered with profiles: true for a profile row whose member turned "show last seen"
+    off; their cards and profiles then show others no last activity at all. A lookup by
+    primary key per row: `IN (all who hide it)` reads the whole settings table for every
+    page (a search page's statement went from 2.4 to 10.7 ms at 100,000 members)."""
+    return Exists(ChatSettings.objects.filter(user_id=OuterRef("user_id"), show_last_seen=False))

@@ -44,6 +44,7 @@ from matching import selectors as matching_selectors
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
+from profiles import services as profile_services
 
 EDIT_WINDOW = timedelta(minutes=15)
 
@@ -59,7 +60,8 @@ def _not_found() -> ApiError:
 def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
     """Why the members of each pair may not talk (chat or call), for the pairs that may not:
     each must see the other (the visibility rule: both active, approved, not hidden, not held
-    for review, no block either way) and an interest between them must be accepted. Every send
+    for review, no block either way; 403 `profile_not_visible` when the first of the pair, the
+    one acting, is out of sight) and an interest between them must be accepted. Every send
     and call asks this, in a few queries however many pairs; accounts and blocks are read
     afresh (a socket's user was loaded when it connected).
 
@@ -68,10 +70,17 @@ def _problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
     account. Only "no accepted interest" is said, and only of a member the sender sees."""
     visible = profile_selectors.visible_pairs(pairs)
     connected = matching_selectors.accepted_pairs(pairs)
+    apart = {(a, b) for a, b in pairs if frozenset((a, b)) not in visible}
+    # The first of a pair is the one acting: when it is they who are out of sight, say so
+    # (their own state; not when the batch has the pair both ways: the answer is keyed by pair).
+    actors = {a for a, b in apart if (b, a) not in pairs}
+    unlisted = actors - profile_selectors.listed_among(actors) if actors else set()
     problems: dict[frozenset[Any], ApiError] = {}
     for a, b in pairs:
         key = frozenset((a, b))
-        if key not in visible:
+        if a in unlisted and (b, a) not in pairs:
+            problems[key] = profile_services.not_visible("chat or call")
+        elif key not in visible:
             problems[key] = _not_found()
         elif key not in connected:
             problems[key] = ApiError(

@@ -61,6 +61,29 @@ class Interest(models.Model):
         super().save(*args, **kwargs)
 
 
+class InterestSend(models.Model):
+    """One send of an interest. A re-send after a withdraw or a decline reuses the pair's
+    `Interest` row, so the daily limit counts these, and they say whether the receiver was
+    told of a send from this member lately."""
+
+    # Indexed by `interest_send_idx`, which leads with it.
+    sender = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    receiver = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    notified = models.BooleanField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ("-created_at", "-pk")
+        indexes = [models.Index(fields=["sender", "-created_at"], name="interest_send_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.sender_id} sent to {self.receiver_id} at {self.created_at}"
+
+
 class Shortlist(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="shortlist"

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import User
-from matching.models import Ignore, Interest, ProfileVisit, Shortlist
+from matching.models import Ignore, Interest, InterestSend, ProfileVisit, Shortlist
 from matching.selectors import visitors_of
 from notifications.services import notifications_forget
 
@@ -21,6 +21,12 @@ def export(user: User) -> dict[str, Any]:
             interests.values(
                 "id", "sender_id", "receiver_id", "status", "message", "decided_at", "created_at"
             )
+        ),
+        # Each send (a re-send after a withdraw too): what the daily limit counted.
+        "interest_sends": list(
+            InterestSend.objects.filter(sender=user)
+            .order_by("created_at")
+            .values("receiver_id", "created_at")
         ),
         "shortlisted": list(
             Shortlist.objects.filter(owner=user)
@@ -50,6 +56,7 @@ def erase(user: User) -> None:
         key="interest", values=[str(pk) for pk in interests.values_list("pk", flat=True)]
     )
     interests.delete()
+    InterestSend.objects.filter(Q(sender=user) | Q(receiver=user)).delete()
     Shortlist.objects.filter(Q(owner=user) | Q(target=user)).delete()
     Ignore.objects.filter(Q(owner=user) | Q(target=user)).delete()
     ProfileVisit.objects.filter(Q(viewer=user) | Q(owner=user)).delete()

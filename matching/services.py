@@ -11,12 +11,20 @@ from django.utils import timezone
 from accounts.models import User
 from aurum.errors import ApiError
 from matching import signals
-from matching.models import Ignore, Interest, InterestStatus, ProfileVisit, Shortlist
+from matching.models import (
+    Ignore,
+    Interest,
+    InterestSend,
+    InterestStatus,
+    ProfileVisit,
+    Shortlist,
+)
 from matching.search import sought_gender
 from matching.selectors import pair_key
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
+from profiles import services as profile_services
 from profiles.models import Profile
 
 
@@ -28,37 +36,51 @@ def _visible_target(viewer: User, target: User | None) -> User:
     return target
 
 
+# The daily limit's window, and the least time between two notices to a member of sends
+# from the same member (a withdraw and a re-send, again and again, would otherwise ring her
+# phone each time).
+DAY = timedelta(days=1)
+
+
 def interest_send(*, sender: User, receiver: User | None, message: str = "") -> Interest:
     """Send an interest. No second pending interest to the same member (409); when the other
-    member already sent one, this accepts it. The pair's row is locked (or created under the
-    one-per-pair constraint), so two members sending at once end in one accepted interest."""
+    member already sent one, this accepts it. Only a visible member sends (`can_act`: 403
+    `profile_not_visible`).
+
+    Every send that leaves an interest waiting counts toward `MATCHING_INTERESTS_PER_DAY` in
+    any 24 hours (429 `daily_limit` with Retry-After), whether it made the pair's row or reused
+    it after a withdraw or a decline; after a decline its sender waits
+    `MATCHING_RESEND_AFTER_DECLINE_DAYS` (409 `recently_declined` with Retry-After); the
+    receiver hears of at most one send a day from the same member.
+
+    The sender's account row is locked first, so one member's sends are counted one after
+    another; then the pair's row is locked (or created under the one-per-pair constraint), so
+    two members sending at once end in one accepted interest."""
+    profile_services.require_can_act(member=sender, doing="send interests")
     receiver = _visible_target(sender, receiver)
     sought = sought_gender(sender)
     if Profile.objects.filter(pk=receiver.pk).values_list("gender", flat=True).first() != sought:
         raise ApiError("Interests go to members of the gender you seek.", "same_gender", 400)
-    since = timezone.now() - timedelta(days=1)
-    sent_today = Interest.objects.filter(sender=sender, created_at__gte=since).count()
-    if sent_today >= settings.MATCHING_INTERESTS_PER_DAY:
-        raise ApiError("You have sent today's interests; try again tomorrow.", "daily_limit", 429)
     low, high = pair_key(sender.pk, receiver.pk)
     for _ in range(2):
         try:
             with transaction.atomic():
+                # NO KEY UPDATE serialises this member's sends yet lets rows that point at the
+                # account (a notification to them, a send) be written meanwhile: FOR UPDATE
+                # would block those, and the other member's send could deadlock with this one.
+                User.objects.select_for_update(no_key=True).filter(pk=sender.pk).first()
                 existing = (
                     Interest.objects.select_for_update()
                     .filter(member_low=low, member_high=high)
                     .first()
                 )
                 if existing is None:
+                    tell = _count_send(sender, receiver)
                     interest = Interest.objects.create(
                         sender=sender, receiver=receiver, message=message
                     )
-                    _tell(
-                        receiver,
-                        Kind.INTEREST_RECEIVED,
-                        f"{sender.first_name} is interested in you",
-                        interest,
-                    )
+                    if tell:
+                        _tell_sent(interest)
                     return interest
                 return _send_over(existing, sender, receiver, message)
         except IntegrityError:
@@ -73,11 +95,63 @@ def _send_over(existing: Interest, sender: User, receiver: User, message: str) -
         if existing.sender_id == sender.pk:
             raise ApiError("Your interest is already waiting for an answer.", "duplicate", 409)
         return _accept(existing)  # both sent: the second send accepts the first
+    if existing.status == InterestStatus.DECLINED and existing.sender_id == sender.pk:
+        _refuse_while_declined(existing)
+    tell = _count_send(sender, receiver)
     existing.sender, existing.receiver = sender, receiver
     existing.status, existing.message, existing.decided_at = InterestStatus.PENDING, message, None
     existing.save()
-    _tell(receiver, Kind.INTEREST_RECEIVED, f"{sender.first_name} is interested in you", existing)
+    if tell:
+        _tell_sent(existing)
     return existing
+
+
+def _refuse_while_declined(declined: Interest) -> None:
+    """409, not 429: the wait follows the other member's answer, not the sender's pace, and
+    an app's retry-on-429 must not come back in a month. Retry-After says when it ends."""
+    decided = declined.decided_at or declined.updated_at
+    until = decided + timedelta(days=settings.MATCHING_RESEND_AFTER_DECLINE_DAYS)
+    now = timezone.now()
+    if now < until:
+        raise ApiError(
+            "This member declined your interest; you can send another from "
+            f"{timezone.localdate(until):%d %B %Y}.",
+            "recently_declined",
+            409,
+            retry_after=(until - now).total_seconds(),
+        )
+
+
+def _count_send(sender: User, receiver: User) -> bool:
+    """Record this send against the daily limit (429 when it is used up) and say whether to
+    tell the receiver: not when she was told of a send from this member within a day. One
+    query for both: the sender's sends of the last day, at most the limit of them."""
+    now, limit = timezone.now(), settings.MATCHING_INTERESTS_PER_DAY
+    recent = list(
+        InterestSend.objects.filter(sender=sender, created_at__gt=now - DAY)
+        .order_by("-created_at")
+        .values_list("created_at", "receiver_id", "notified")[: max(limit, 0)]
+    )
+    if len(recent) >= limit:
+        frees = recent[-1][0] + DAY if recent else now + DAY  # the oldest send that counts
+        raise ApiError(
+            "You have sent today's interests; try again later.",
+            "daily_limit",
+            429,
+            retry_after=(frees - now).total_seconds(),
+        )
+    tell = not any(to == receiver.pk and told for _, to, told in recent)
+    InterestSend.objects.create(sender=sender, receiver=receiver, notified=tell, created_at=now)
+    return tell
+
+
+def _tell_sent(interest: Interest) -> None:
+    _tell(
+        interest.receiver,
+        Kind.INTEREST_RECEIVED,
+        f"{interest.sender.first_name} is interested in you",
+        interest,
+    )
 
 
 def _accept(interest: Interest) -> Interest:
@@ -112,9 +186,15 @@ def _locked(interest: Interest | None, user: User, role: str) -> Interest:
 
 
 def interest_accept(*, user: User, interest: Interest | None) -> Interest:
-    """Only the receiver, only a pending interest; row-locked, so two accepts make one."""
+    """Only the receiver, only a pending interest; row-locked, so two accepts make one.
+
+    Only while the receiver is visible (`can_act`): accepting opens both members' contact
+    details and chat, and tells the sender her name; a hidden or re-verifying member would get
+    his phone number while he gets a 404 for her. Declining stays open to her: it only answers.
+    """
     with transaction.atomic():
         locked = _locked(interest, user, "receiver")
+        profile_services.require_can_act(member=user, doing="accept interests")
         if not profile_selectors.can_see(viewer=user, owner=locked.sender):
             raise ApiError("Not found.", "not_found", 404)
         return _accept(locked)
@@ -138,6 +218,7 @@ def interest_withdraw(*, user: User, interest: Interest | None) -> Interest:
 
 
 def shortlist_add(*, owner: User, target: User | None) -> Shortlist:
+    profile_services.require_can_act(member=owner, doing="shortlist members")
     target = _visible_target(owner, target)
     item, _ = Shortlist.objects.get_or_create(owner=owner, target=target)
     return item

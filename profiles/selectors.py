@@ -9,10 +9,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any, Protocol
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Count, Expression, Q, QuerySet, Value
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -99,9 +100,12 @@ class CardRow:
 
 
 def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
-    """The card's columns (and `extra` annotations) as dicts: no model instances to build,
-    which is most of a page's cost in Python."""
-    return profiles.values(*CARD_COLUMNS, *extra)
+    """The card's columns, whether the owner hides their last seen (`hides_last_seen`), and
+    `extra` annotations, as dicts: no model instances to build, which is most of a page's
+    cost in Python."""
+    return profiles.annotate(hides_last_seen=hides_last_seen()).values(
+        *CARD_COLUMNS, "hides_last_seen", *extra
+    )
 
 
 def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
@@ -143,8 +147,7 @@ def visible_pairs(pairs: set[tuple[Any, Any]]) -> set[frozenset[Any]]:
     members = {member for pair in pairs for member in pair}
     if not members:
         return set()
-    found = PAIR_STATEMENTS.rows("listed", {"members": padded(members)}, _listed_among)
-    listed = {row["user_id"] for row in found}
+    listed = listed_among(members)
     kept = {frozenset((a, b)) for a, b in pairs if a != b and a in listed and b in listed}
     for exclusion in _pair_exclusions if kept else ():
         kept -= exclusion({tuple(pair) for pair in kept})  # type: ignore[misc]
@@ -160,6 +163,22 @@ def _listed_among(values: Mapping[str, Any]) -> QuerySet[Any]:
     return Profile.objects.filter(
         LISTED, user_id__in=values["members"], user__is_active=True
     ).values("user_id")
+
+
+def listed_among(member_ids: set[Any]) -> set[Any]:
+    """Those of `member_ids` whom other members may see at all: active, approved and not
+    hidden (`LISTED`), the half of the visibility rule that is about the member alone."""
+    if not member_ids:
+        return set()
+    found = PAIR_STATEMENTS.rows("listed", {"members": padded(member_ids)}, _listed_among)
+    return {row["user_id"] for row in found}
+
+
+def can_act(*, member: User) -> bool:
+    """Only a member others may see acts on others (interests, shortlists, chat, calls):
+    otherwise the other member would hear, by name, of someone she gets a 404 for. Blocking,
+    reporting and answering "no" stay open to everyone."""
+    return bool(member.is_authenticated) and member.pk in listed_among({member.pk})
 
 
 def can_see(*, viewer: User, owner: User) -> bool:
@@ -215,6 +234,67 @@ def photos_open_to(
         granted = _granted(viewer, kept)
         open_ids |= {p.pk for p in shown if p.photo_visibility != "accepted_interests"} | granted
     return open_ids
+
+
+# Chat owns the member's "show last seen" switch: it registers a boolean expression over
+# profile rows (true where the member keeps it off), so a list of cards reads it in its own
+# statement.
+_last_seen_rule: list[Callable[[], Expression]] = []
+
+
+def register_last_seen_rule(rule: Callable[[], Expression]) -> None:
+    _last_seen_rule[:] = [rule]
+
+
+def hides_last_seen() -> Expression:
+    """An annotation over profiles: true where the owner keeps their last seen to themself."""
+    if not _last_seen_rule:
+        return Value(False, output_field=BooleanField())
+    return _last_seen_rule[0]()
+
+
+def last_seen_hidden_among(*, viewer: User, owner_ids: list[Any]) -> set[Any]:
+    """Those of `owner_ids` whose last activity `viewer` may not see even as a bucket, in one
+    query (none when it cannot matter: staff, the viewer's own card, no rule)."""
+    ids = [pk for pk in owner_ids if pk != viewer.pk]
+    if not ids or not _last_seen_rule or getattr(viewer, "is_staff", False):
+        return set()
+    rows = Profile.objects.filter(_last_seen_rule[0](), pk__in=ids).values_list("pk", flat=True)
+    return set(rows)
+
+
+class Activity(StrEnum):
+    """How recently a member was active, as strangers see it: local calendar days, so the
+    bucket changes at midnight for everyone and not at a moment that betrays the member."""
+
+    TODAY = "today"
+    THIS_WEEK = "this_week"  # 1-6 days ago
+    THIS_MONTH = "this_month"  # 7-29 days ago
+    EARLIER = "earlier"
+
+
+def activity_bucket(moment: datetime, today: date) -> Activity:
+    days = (today - timezone.localdate(moment)).days
+    if days <= 0:
+        return Activity.TODAY
+    if days < 7:
+        return Activity.THIS_WEEK
+    if days < 30:
+        return Activity.THIS_MONTH
+    return Activity.EARLIER
+
+
+def last_active_shown(
+    *, viewer: User, owner_id: Any, moment: datetime, hidden: bool, today: date
+) -> tuple[datetime | None, Activity | None]:
+    """What `viewer` may know of when the owner was last active, as (exact time, bucket): the
+    member themself and staff get both; others only the bucket, and nothing when the owner
+    hides their last seen (`hidden`, from `hides_last_seen`). Pure: cards call it per row."""
+    if viewer.pk == owner_id or getattr(viewer, "is_staff", False):
+        return moment, activity_bucket(moment, today)
+    if hidden:
+        return None, None
+    return None, activity_bucket(moment, today)
 
 
 # Media provides cards' photos ({tiny_url, medium_url} or None per profile id) for a whole
@@ -274,7 +354,12 @@ def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
         candidates = Profile.objects.all()
     else:
         candidates = visible_profiles(viewer=viewer)
-    return candidates.select_related(*WITH_SECTIONS).filter(user=owner).first()
+    return (
+        candidates.select_related(*WITH_SECTIONS)
+        .annotate(hides_last_seen=hides_last_seen())
+        .filter(user=owner)
+        .first()
+    )
 
 
 def own_profile(*, user: User) -> Profile | None:

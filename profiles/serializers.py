@@ -219,7 +219,61 @@ def _section(profile: Profile, name: str, serializer: type[serializers.Serialize
     return serializer(section).data if section is not None else None
 
 
-class ProfileOut(serializers.Serializer):
+_moment = serializers.DateTimeField()
+LAST_ACTIVE_AT_HELP = (
+    "Exact, to the member themself and staff only; null to everyone else (see last_active)."
+)
+LAST_ACTIVE_HELP = (
+    "How recently the member was active, in local calendar days; null when they hide their "
+    "last seen (to everyone but themself and staff)."
+)
+
+
+class LastActiveMixin:
+    """`last_active_at` and `last_active` of a profile as the viewer (context) may know them
+    (`selectors.last_active_shown`). Whether the owner hides their last seen comes from the
+    list's context (`card_context`), an annotation (`profile_for_viewer`), or one query."""
+
+    context: dict[str, Any]
+
+    def _activity(self, profile: Profile) -> tuple[Any, Any]:
+        memo = self.__dict__.setdefault("_activity_memo", {})
+        if profile.pk not in memo:
+            viewer = self.context["viewer"]
+            hidden = getattr(profile, "hides_last_seen", None)
+            if hidden is None:
+                hidden_ids = self.context.get("last_seen_hidden")
+                if hidden_ids is None:
+                    hidden_ids = selectors.last_seen_hidden_among(
+                        viewer=viewer, owner_ids=[profile.pk]
+                    )
+                hidden = profile.pk in hidden_ids
+            memo[profile.pk] = selectors.last_active_shown(
+                viewer=viewer,
+                owner_id=profile.pk,
+                moment=profile.last_active_at,
+                hidden=hidden,
+                today=timezone.localdate(),
+            )
+        return memo[profile.pk]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True, help_text=LAST_ACTIVE_AT_HELP))
+    def get_last_active_at(self, profile: Profile) -> str | None:
+        return _moment.to_representation(self._activity(profile)[0])
+
+    @extend_schema_field(
+        serializers.ChoiceField(
+            choices=[a.value for a in selectors.Activity],
+            allow_null=True,
+            help_text=LAST_ACTIVE_HELP,
+        )
+    )
+    def get_last_active(self, profile: Profile) -> str | None:
+        bucket = self._activity(profile)[1]
+        return bucket.value if bucket is not None else None
+
+
+class ProfileOut(LastActiveMixin, serializers.Serializer):
     """A member as someone else may see them. Contact details only where the contact rule
     allows; the date of birth never (the age is enough)."""
 
@@ -246,7 +300,8 @@ class ProfileOut(serializers.Serializer):
     about = serializers.CharField()
     created_by = serializers.CharField()
     verified = serializers.BooleanField(source="user.admin_approved")
-    last_active_at = serializers.DateTimeField()
+    last_active_at = serializers.SerializerMethodField()
+    last_active = serializers.SerializerMethodField()
     photo = serializers.SerializerMethodField()
     education = serializers.SerializerMethodField()
     career = serializers.SerializerMethodField()
@@ -323,7 +378,7 @@ class OwnProfileOut(ProfileOut):
         return self._completion(profile)["next_step"]
 
 
-class CardOut(serializers.Serializer):
+class CardOut(LastActiveMixin, serializers.Serializer):
     """A member in a list (API.md's card), as `viewer` (context) may see them."""
 
     id = serializers.UUIDField(source="user_id")
@@ -337,7 +392,8 @@ class CardOut(serializers.Serializer):
     occupation = serializers.SerializerMethodField()
     education_level = serializers.SerializerMethodField()
     photo = serializers.SerializerMethodField()
-    last_active_at = serializers.DateTimeField()
+    last_active_at = serializers.SerializerMethodField()
+    last_active = serializers.SerializerMethodField()
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_age(self, profile: Profile) -> int | None:
@@ -362,15 +418,15 @@ class CardOut(serializers.Serializer):
 
 
 def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
-    """Serializer context for a list of cards: the viewer and every card's photo, fetched
-    for the whole list at once (`selectors.photos_for_cards`)."""
+    """Serializer context for a list of cards: the viewer, every card's photo and whose owners
+    hide their last seen, each fetched for the whole list at once."""
     return {
         "viewer": viewer,
         "photos": selectors.photos_for_cards(viewer=viewer, profiles=profiles),
+        "last_seen_hidden": selectors.last_seen_hidden_among(
+            viewer=viewer, owner_ids=[p.pk for p in profiles]
+        ),
     }
-
-
-_moment = serializers.DateTimeField()
 
 
 def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
@@ -379,20 +435,30 @@ def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
     per row (a test holds both outputs equal)."""
     photos = selectors.photos_from_rows(viewer=viewer, rows=rows)
     today = timezone.localdate()
-    return [
-        {
-            "id": str(row["user_id"]),
-            "profile_code": row["user__profile_code"],
-            "first_name": row["user__first_name"],
-            "age": selectors.age_on(row["date_of_birth"], today),
-            "height_cm": row["height_cm"],
-            "religion": row["religion"],
-            "caste": row["caste"],
-            "district": row["district"],
-            "occupation": row["career__occupation"],
-            "education_level": row["education__level"],
-            "photo": photos.get(row["user_id"]),
-            "last_active_at": _moment.to_representation(row["last_active_at"]),
-        }
-        for row in rows
-    ]
+    cards = []
+    for row in rows:
+        exact, bucket = selectors.last_active_shown(
+            viewer=viewer,
+            owner_id=row["user_id"],
+            moment=row["last_active_at"],
+            hidden=row["hides_last_seen"],
+            today=today,
+        )
+        cards.append(
+            {
+                "id": str(row["user_id"]),
+                "profile_code": row["user__profile_code"],
+                "first_name": row["user__first_name"],
+                "age": selectors.age_on(row["date_of_birth"], today),
+                "height_cm": row["height_cm"],
+                "religion": row["religion"],
+                "caste": row["caste"],
+                "district": row["district"],
+                "occupation": row["career__occupation"],
+                "education_level": row["education__level"],
+                "photo": photos.get(row["user_id"]),
+                "last_active_at": _moment.to_representation(exact),
+                "last_active": bucket.value if bucket is not None else None,
+            }
+        )
+    return cards

@@ -16,7 +16,7 @@ from aurum.errors import ApiError
 from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
-from profiles.selectors import age_on, own_profile, section_or_none
+from profiles.selectors import age_on, can_act, own_profile, section_or_none
 
 SECTION_MODELS: dict[str, type] = {
     "education": Education,
@@ -298,3 +298,19 @@ def profile_touch(*, user_id: Any) -> None:
     """The member was active now (a login or a token refresh: at least every 15 minutes while
     the app is in use)."""
     Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())
+
+
+def not_visible(doing: str) -> ApiError:
+    """The refusal to a member who is not visible (`selectors.can_act`) acting on another:
+    they know their own state, so saying why leaks nothing."""
+    return ApiError(
+        f"Your profile must be approved and visible before you can {doing}.",
+        "profile_not_visible",
+        403,
+    )
+
+
+def require_can_act(*, member: User, doing: str) -> None:
+    """403 `profile_not_visible` unless `member` may act on others (`selectors.can_act`)."""
+    if not can_act(member=member):
+        raise not_visible(doing)

@@ -257,7 +257,8 @@ ROWS = [
         "POST",
         "api/v1/matching/shortlist/<str:profile_id>",
         lambda w: f"/api/v1/matching/shortlist/{w['owner'].profile_code}",
-        statuses(owner=400, other=201, blocked=404, moderator=201),
+        # Only a visible member acts on others: staff have no profile others see (403).
+        statuses(owner=400, other=201, blocked=404, moderator=403),
     ),
     Row(
         "DELETE",

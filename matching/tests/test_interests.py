@@ -77,7 +77,7 @@ def test_decline_and_withdraw_belong_to_the_right_member(client_for):
     assert act(client_for, bride, interest_id, "accept").status_code == 409
 
 
-def test_after_a_decline_either_may_send_again(client_for):
+def test_after_a_decline_the_member_who_declined_may_send(client_for):
     bride, groom = make_member(), make_groom()
     interest_id = send(client_for, groom, bride).json()["id"]
     act(client_for, bride, interest_id, "decline")
@@ -227,8 +227,9 @@ def test_interest_list_costs_no_query_per_row_for_cards(
     client = client_for(bride.user)
 
     # token user, the page with both members' cards joined, then for the whole page the
-    # photo rule's visibility check and the primary photos (media's batch provider)
-    with django_assert_num_queries(4):
+    # photo rule's visibility check, the primary photos (media's batch provider) and who
+    # hides their last seen
+    with django_assert_num_queries(5):
         client.get(INTERESTS)
 
 

@@ -62,6 +62,7 @@ def test_visitor_list_query_count_is_pinned(client_for, django_assert_num_querie
         look(client_for, make_groom(), bride)
     client = client_for(bride.user)
 
-    # token user, the page with the visitors' cards joined, the page's photos (rule + photos)
-    with django_assert_num_queries(4):
+    # token user, the page with the visitors' cards joined, the page's photos (rule + photos),
+    # who of them hides their last seen
+    with django_assert_num_queries(5):
         client.get(VISITORS)

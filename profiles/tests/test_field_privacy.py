@@ -1,7 +1,8 @@
 """Field-level privacy: every member-facing list and page that can show a member (profile,
 search, feed, interests, shortlist, visitors, conversations, notifications, dashboard) is
 read as a stranger, as an accepted contact and as a member she blocked, and her phone,
-email, WhatsApp and photo URLs appear exactly where DESIGN.md's rules allow.
+email, WhatsApp and photo URLs appear exactly where DESIGN.md's rules allow; her last activity
+only ever as a bucket (profiles.selectors.last_active_shown), and not at all when she hides it.
 
 Presence and last seen travel on /ws/chat only; chat/tests/test_chat_ws.py holds them to the
 same rule (contacts only, never after a block, and not at all when hidden).
@@ -10,9 +11,11 @@ same rule (contacts only, never after a block, and not at all when hidden).
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.services import tokens_issue
@@ -143,3 +146,42 @@ def test_hibernating_she_is_gone_for_everyone(world):
     }
 
     assert not any(flag for flags in found.values() for flag in flags.values()), found
+
+
+def her_cards(text: str, owner: Profile) -> list[dict[str, Any]]:
+    """Every card or profile of hers in the pages read (whatever the nesting)."""
+    found = []
+
+    def walk(value: Any) -> None:
+        if isinstance(value, dict):
+            if value.get("id") == str(owner.pk) and "last_active" in value:
+                found.append(value)
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(json.loads(text))
+    return found
+
+
+@pytest.mark.parametrize("hidden", [False, True])
+def test_her_last_activity_is_only_ever_a_bucket(world, hidden):
+    owner = world["owner"]
+    # Hours away from every other time stamp of the world (all made just now).
+    moment = timezone.now().replace(microsecond=654321) - timedelta(days=2, hours=3, minutes=17)
+    Profile.objects.filter(pk=owner.pk).update(last_active_at=moment)
+    if hidden:
+        chat.settings_update(user=owner.user, changes={"show_last_seen": False})
+
+    for name in ("stranger", "contact"):
+        text = read_everything(world["viewers"][name], owner.user.profile_code)
+        cards = her_cards(text, owner)
+
+        assert moment.strftime("%Y-%m-%dT%H:%M") not in text, name
+        assert "654321" not in text, name
+        # the profile, search, the interest (sent or accepted), the shortlist, the visitors
+        assert len(cards) >= 5, (name, len(cards))
+        expected = (None, None) if hidden else (None, "this_week")
+        assert {(c["last_active_at"], c["last_active"]) for c in cards} == {expected}, name
