@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django import forms
@@ -12,11 +13,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.contrib.auth.views import PasswordChangeView
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.html import format_html
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services, staff
-from accounts.models import AuditLog, Role, User
+from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.phone import InvalidPhone, normalize_phone
 from aurum.admin_site import ReadOnlyAdminMixin
 from aurum.errors import ApiError
@@ -262,14 +265,88 @@ class AuditedPasswordChangeView(PasswordChangeView):
         return HttpResponseRedirect(self.get_success_url())
 
 
+def _user_label(user: User) -> str:
+    role = f", {user.get_role_display()}" if user.is_staff else ""
+    return f"{user.get_full_name() or user.get_username()} ({user.profile_code}{role})"
+
+
+def _user_link(user: User) -> str:
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    return format_html('<a href="{}">{}</a>', url, _user_label(user))
+
+
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "action", "actor_label", "target_type", "target_id", "ip")
+    """Who did what to whom, in names: the actor and the target as "Anjali Nair (AU7K2M9Q)",
+    a refusal as the rule it met. The codes and ids stay searchable and on the record's page."""
+
+    list_display = ("created_at", "action", "actor_display", "target_display", "details", "ip")
     list_filter = ("action", "target_type", "created_at")
     search_fields = ("actor_label", "target_id", "ip", "actor__email", "actor__phone")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
-    readonly_fields = [f.name for f in AuditLog._meta.fields]
+    readonly_fields = [
+        *(f.name for f in AuditLog._meta.fields),
+        "actor_display",
+        "target_display",
+        "details",
+    ]
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        # The page's targets in one query (they are users; the column holds their ids as text).
+        changelist = super().get_changelist_instance(request)
+        _attach_targets(changelist.result_list)
+        return changelist
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        record = super().get_object(request, object_id, from_field)
+        if record is not None:
+            _attach_targets([record])
+        return record
+
+    @admin.display(description="Actor", ordering="actor_label")
+    def actor_display(self, record: AuditLog) -> str:
+        if record.actor is not None:
+            return _user_link(record.actor)
+        return record.actor_label or "System (manage.py)"
+
+    @admin.display(description="Target")
+    def target_display(self, record: AuditLog) -> str:
+        target = getattr(record, "target_user", None)
+        if target is not None:
+            return _user_link(target)
+        if record.target_id:
+            return f"{record.target_type} {record.target_id} (no longer exists)"
+        return "—"
+
+    @admin.display(description="Details")
+    def details(self, record: AuditLog) -> str:
+        metadata = record.metadata or {}
+        if record.action == AuditAction.DUTY_REFUSED:
+            return staff.refusal_label(metadata)
+        return "; ".join(
+            f"{key.replace('_', ' ')}: {_said(value)}" for key, value in metadata.items()
+        )
+
+
+def _said(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list | tuple) else str(value)
+
+
+def _attach_targets(records: Any) -> None:
+    ids = set()
+    for record in records:
+        if record.target_type == User._meta.label_lower:
+            try:
+                ids.add(uuid.UUID(record.target_id))
+            except ValueError:
+                continue
+    users = User.objects.in_bulk(ids) if ids else {}
+    for record in records:
+        try:
+            record.target_user = users.get(uuid.UUID(record.target_id))
+        except ValueError:
+            record.target_user = None
 
 
 # simplejwt's admin shows whole refresh tokens: anyone who can read them can take over the

@@ -38,6 +38,38 @@ class Change(StrEnum):
     REPORT = "report"
 
 
+# What the audit log's console shows for a refusal's rule and change (the codes stay in the
+# record, for the API and for searches).
+RULE_LABELS = {
+    "mfa_required_for_staff": "staff MFA is required",
+    "permission_denied": "staff only",
+    "admin_only": "only an admin changes roles and passwords",
+    "own_account": "nobody acts on their own account",
+    "staff_target": "moderators act on members only",
+    "last_admin": "the last active admin stays",
+    "own_report": "nobody decides their own report",
+    "not_found": "staff cannot be reported",
+    "contact_details_member_only": "contact details are the member's own",
+}
+CHANGE_LABELS = {
+    Change.SUSPEND: "suspend",
+    Change.REACTIVATE: "reactivate",
+    Change.ROLE: "change the role",
+    Change.PASSWORD: "set the password",
+    Change.PROFILE_EDIT: "edit the profile",
+    Change.VERIFY: "decide the verification",
+    Change.PHOTO_REVIEW: "review a photo",
+    Change.REPORT_DECISION: "decide a report",
+    Change.REPORT: "report",
+}
+
+
+def refusal_label(metadata: dict[str, Any]) -> str:
+    """A refusal's record in words: "Refused to suspend: moderators act on members only"."""
+    rule, change = str(metadata.get("rule", "")), str(metadata.get("change", ""))
+    return f"Refused to {CHANGE_LABELS.get(change, change)}: {RULE_LABELS.get(rule, rule)}"
+
+
 def mfa_problem(actor: User) -> ApiError | None:
     """Staff powers without the MFA the settings require: the code the API and admin share."""
     if staff_mfa_missing(actor):

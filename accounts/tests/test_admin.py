@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.urls import reverse
 
+from accounts import staff
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.services import audit_record
 from accounts.tests.factories import PASSWORD, UserFactory, make_admin, make_moderator
@@ -59,6 +62,36 @@ def test_audit_log_is_searchable_and_filterable(client):
 
     assert member.profile_code.encode() in found.content
     assert member.profile_code.encode() in filtered.content
+
+
+def test_the_audit_log_names_actor_and_target_and_says_the_rule(
+    client, django_assert_max_num_queries
+):
+    admin = make_admin(first_name="Meera", last_name="Pillai")
+    moderator = make_moderator(first_name="Ravi", last_name="Kumar")
+    member = UserFactory(first_name="Anjali", last_name="Nair")
+    staff.refuse(
+        staff.act_problem(actor=moderator, target=admin, change=staff.Change.SUSPEND),
+        actor=moderator,
+        target=admin,
+        change=staff.Change.SUSPEND,
+    )
+    for _ in range(5):
+        audit_record(action=AuditAction.PASSWORD_CHANGE, actor=member, target=member)
+    client.force_login(admin)
+
+    with django_assert_max_num_queries(12):
+        page = client.get(reverse("admin:accounts_auditlog_changelist")).content.decode()
+    refusal = AuditLog.objects.get(action=AuditAction.DUTY_REFUSED)
+    detail = client.get(reverse("admin:accounts_auditlog_change", args=[refusal.pk]))
+
+    assert f"Ravi Kumar ({moderator.profile_code}, Moderator)" in page
+    assert f"Meera Pillai ({admin.profile_code}, Admin)" in page
+    assert f"Anjali Nair ({member.profile_code})" in page
+    assert "Refused to suspend: moderators act on members only" in page
+    assert str(admin.pk) not in re.sub(r'href="[^"]*"', "", page)  # names, not ids
+    assert reverse("admin:accounts_user_change", args=[admin.pk]) in page
+    assert "Refused to suspend: moderators act on members only" in detail.content.decode()
 
 
 def test_member_cannot_enter_the_admin(client):
