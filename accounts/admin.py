@@ -281,7 +281,7 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     a refusal as the rule it met. The codes and ids stay searchable and on the record's page."""
 
     list_display = ("created_at", "action", "actor_display", "target_display", "details", "ip")
-    list_filter = ("action", "target_type", "created_at")
+    list_filter = ("action", "created_at")  # every target is an account: no filter by type
     search_fields = ("actor_label", "target_id", "ip", "actor__email", "actor__phone")
     date_hierarchy = "created_at"
     list_select_related = ("actor",)
