@@ -128,14 +128,17 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------------
+# WAL lets readers run while one writer commits; NORMAL sync is safe with WAL. IMMEDIATE takes
+# the write lock at BEGIN, so two writers queue instead of failing at their first write.
+_SQLITE_OPTIONS = {
+    "timeout": 20,
+    "transaction_mode": "IMMEDIATE",
+    "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+}
 if DATABASE_URL:
     _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
     if _db["ENGINE"] == "django.db.backends.sqlite3":
-        _db["OPTIONS"] = {
-            "timeout": 20,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
+        _db["OPTIONS"] = dict(_SQLITE_OPTIONS)
     if _db["ENGINE"] == "django.db.backends.postgresql":
         # psycopg 3's pool replaces persistent connections; Django needs CONN_MAX_AGE = 0 with it.
         _db.setdefault("OPTIONS", {})["pool"] = {
@@ -154,12 +157,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "aurum.sqlite3",
-            # WAL lets readers run while one writer commits; NORMAL sync is safe with WAL.
-            "OPTIONS": {
-                "timeout": 20,
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
+            "OPTIONS": dict(_SQLITE_OPTIONS),
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
