@@ -45,7 +45,7 @@ PROFILE_CODE_RE = re.compile(
 
 
 def user_by_public_id(*, value: str) -> User | None:
-    """A member by UUID or profile code, the two public ids API.md allows; None for
+    """A member by UUID or profile code, the two public ids the API allows; None for
     anything else, which is never sent to the database."""
     text = str(value).strip()
     try:

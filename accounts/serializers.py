@@ -27,7 +27,7 @@ class PhoneField(serializers.CharField):
 
 
 class UserSerializer(serializers.Serializer):
-    """The account as API.md's `user`. Declared field by field: a ModelSerializer rebuilds its
+    """The account as the API's `user`. Declared field by field: a ModelSerializer rebuilds its
     fields from the model on every use, which costs a login about a millisecond."""
 
     id = serializers.UUIDField(read_only=True)

@@ -6,7 +6,7 @@ one), sent back in `X-Request-ID` and carried by every line logged while it is s
 one access line when it ends (method, the URL pattern without its values or the query,
 status, time, member id).
 Whatever a line says, the formatter takes out what must never be in a log: tokens, email
-addresses, phone numbers and JWTs (DESIGN.md).
+addresses, phone numbers and JWTs.
 """
 
 from __future__ import annotations

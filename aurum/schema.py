@@ -1,4 +1,4 @@
-"""The OpenAPI schema's errors: every operation answers its errors in API.md's one shape,
+"""The OpenAPI schema's errors: every operation answers its errors in the API's one shape,
 so the schema says so once (an `Error` component) and every operation names it as its
 `default` response (any status it does not list otherwise)."""
 

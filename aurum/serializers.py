@@ -85,7 +85,7 @@ class StrictSerializer(serializers.Serializer):
 
 
 class ChoiceList(serializers.ListField):
-    """A list of choices whose errors are one flat list of messages, as API.md's `fields`
+    """A list of choices whose errors are one flat list of messages, as the API's `fields`
     shape has them (`"religion": ["\"klingon\" is not a valid choice."]`)."""
 
     def run_child_validation(self, data: list[Any]) -> list[Any]:

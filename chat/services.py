@@ -149,7 +149,7 @@ class SendRequest:
     body: str
     client_id: str
     conversation_id: Any = None
-    recipient_id: str | None = None  # the member's id or profile code (API.md)
+    recipient_id: str | None = None  # the member's id or profile code
     # The socket it came on, which acknowledges it itself; None over HTTP.
     channel_name: str | None = None
 

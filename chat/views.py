@@ -65,7 +65,7 @@ class MessagesView(APIView):
 def _message_links(
     request: Request, query: dict[str, Any], messages: list[Any], more: bool
 ) -> dict[str, str | None]:
-    """API.md's `next`/`previous` for a page of messages: `after=` the last one when newer
+    """The API's `next`/`previous` for a page of messages: `after=` the last one when newer
     messages follow, `before=` the first one when older ones lie behind."""
     forward = query.get("after") is not None
     newer = more if forward else query.get("before") is not None

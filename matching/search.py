@@ -1,4 +1,4 @@
-"""Search: every filter of API.md over the profiles the visibility rule allows, in keyset pages.
+"""Search: every filter of the API guide over the profiles the visibility rule allows, by keyset.
 
 The filters are plain equality and range conditions on profile columns (education and income
 on their sections), so the search indexes in `profiles.models` serve them; see the README's

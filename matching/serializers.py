@@ -91,7 +91,7 @@ class PageQuery(StrictSerializer):
 
 
 class SearchQuery(PageQuery):
-    """Search filters (API.md). Ranges are inclusive; a list matches any of its values."""
+    """Search filters (the API guide). Ranges are inclusive; a list matches any of its values."""
 
     age_min = _bound(18, MAX_AGE)
     age_max = _bound(18, MAX_AGE)

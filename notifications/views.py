@@ -16,7 +16,7 @@ TAG = ["notifications"]
 
 
 class NotificationPages(CreatedCursorPagination):
-    """Newest first, with the unread count beside the page (API.md)."""
+    """Newest first, with the unread count beside the page."""
 
     def get_paginated_response(self, data: Any) -> Response:
         response = super().get_paginated_response(data)

@@ -37,7 +37,7 @@ def _between_or_null(field: str, low: int, high: int) -> Q:
 
 
 class Profile(models.Model):
-    """One member's profile. Its id is the user's id (API.md: one public id per member).
+    """One member's profile. Its id is the user's id (the API has one public id per member).
 
     Fields stay empty from signup until the member completes them; onboarding validates them
     together before the profile goes to verification.

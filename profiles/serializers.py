@@ -379,7 +379,7 @@ class OwnProfileOut(ProfileOut):
 
 
 class CardOut(LastActiveMixin, serializers.Serializer):
-    """A member in a list (API.md's card), as `viewer` (context) may see them."""
+    """A member in a list (the API's card), as `viewer` (context) may see them."""
 
     id = serializers.UUIDField(source="user_id")
     profile_code = serializers.CharField(source="user.profile_code")

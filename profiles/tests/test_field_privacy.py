@@ -1,8 +1,8 @@
 """Field-level privacy: every member-facing list and page that can show a member (profile,
 search, feed, interests, shortlist, visitors, conversations, notifications, dashboard) is
 read as a stranger, as an accepted contact and as a member she blocked, and her phone,
-email, WhatsApp and photo URLs appear exactly where DESIGN.md's rules allow; her last activity
-only ever as a bucket (profiles.selectors.last_active_shown), and not at all when she hides it.
+email, WhatsApp and photo URLs appear exactly where the contact and photo rules allow; her last
+activity only ever as a bucket (profiles.selectors.last_active_shown), never when she hides it.
 
 Presence and last seen travel on /ws/chat only; chat/tests/test_chat_ws.py holds them to the
 same rule (contacts only, never after a block, and not at all when hidden).
