@@ -21,7 +21,7 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from accounts import services, staff
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.phone import InvalidPhone, normalize_phone
-from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.admin_mixins import ReadOnlyAdminMixin
 from aurum.errors import ApiError
 from aurum.net import client_ip
 

@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from accounts.models import User
 from accounts.privacy import DELETED_NAME
-from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.admin_mixins import ReadOnlyAdminMixin
 from chat.models import Call, Conversation, Message, MessageRevision
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.admin_mixins import ReadOnlyAdminMixin
 from matching.models import Interest
 
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.admin_mixins import ReadOnlyAdminMixin
 from aurum.errors import ApiError
 from aurum.net import client_ip
 from moderation import selectors, services

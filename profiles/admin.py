@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from aurum.admin_site import ReadOnlyAdminMixin
+from aurum.admin_mixins import ReadOnlyAdminMixin
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
 
 
