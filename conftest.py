@@ -51,6 +51,7 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     from notifications.backends import MemoryBackend
 
     MemoryBackend.sent.clear()
+    settings.STATEMENTS_CHECK = 1.0  # every compiled statement's rows checked against the ORM
     settings.MEDIA_ROOT = tmp_path / "media"
     if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
         settings.STORAGES = {

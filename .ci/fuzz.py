@@ -87,6 +87,8 @@ def main() -> int:
         "TURN_URIS": "turn:turn.aurum.example:3478",
         # One client sending thousands of requests: limits would answer most of them 429.
         "RATELIMIT_ENABLE": "0",
+        # Every compiled statement's rows are compared with the ORM's: a difference is a 500.
+        "AURUM_STATEMENTS_CHECK": "1",
         "PYTHONPATH": str(ROOT),
     }
     python = str(ROOT / ".venv" / "bin" / "python")

@@ -287,6 +287,9 @@ else:
 MATCHING_INTERESTS_PER_DAY = int(env("MATCHING_INTERESTS_PER_DAY", "30"))
 # After a decline, the days before its sender may send that member an interest again.
 MATCHING_RESEND_AFTER_DECLINE_DAYS = int(env("MATCHING_RESEND_AFTER_DECLINE_DAYS", "30"))
+# A share of compiled statements (0 to 1) also run as plain querysets and compared
+# (aurum.statements); the test suite and CI's fuzz run check every one.
+STATEMENTS_CHECK = float(env("AURUM_STATEMENTS_CHECK", "0"))
 # The feed scores this many of the most recently active members who pass its hard filters.
 MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
 MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached

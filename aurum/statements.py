@@ -11,21 +11,31 @@ written once, in the ORM.
 
 Tracing is checked: the shape is compiled from two different sets of stand-ins, and unless
 the two statements have the same text and differ exactly where the values go, the shape is
-never cached and every call runs the queryset as usual. So a builder that reads the database
-or branches on a value cannot bake a stale value into the cache; it only stays slow.
+never cached and every call runs the queryset as usual. A builder that branches on a value,
+or drops one, only stays slow. A builder that reads the database (the viewer's gender, read
+with the stand-in id) would get the same answer, nothing, from both stand-ins and bake it in
+as a constant, so building a shape must run no query: one that does is never cached, with a
+log line.
+
+`STATEMENTS_CHECK` (a share of calls, 0 to 1; on in the test suite and in CI's fuzz run) runs
+the plain queryset beside a compiled statement and raises `StatementMismatch` when their rows
+differ.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
@@ -163,26 +173,53 @@ def _trace(
     return traced
 
 
+class StatementMismatch(AssertionError):
+    """A compiled statement's rows differ from its queryset's (found by STATEMENTS_CHECK)."""
+
+
+@contextmanager
+def _queries_run() -> Iterator[list[str]]:
+    """The SQL of every query run meanwhile, on any database connection of this thread."""
+    run: list[str] = []
+
+    def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        run.append(sql)
+        return execute(sql, params, many, context)
+
+    with ExitStack() as stack:
+        for connection in connections.all():
+            stack.enter_context(connection.execute_wrapper(record))
+        yield run
+
+
 def compile_shape(build: Build, values: Mapping[str, Any]) -> Compiled | None:
     """`build`'s statement for values like `values`, or None when it cannot be traced."""
+    return _compile_shape(build, values)[0]
+
+
+def _compile_shape(build: Build, values: Mapping[str, Any]) -> tuple[Compiled | None, str]:
+    """The compiled shape, or None and why not."""
     first, first_origin = _stand_ins(values, 0)
     second, second_origin = _stand_ins(values, 1)
     try:
-        sql, params, queryset, compiler = _compile(build, first)
-        other_sql, other_params, _queryset, _compiler = _compile(build, second)
+        with _queries_run() as run:
+            sql, params, queryset, compiler = _compile(build, first)
+            other_sql, other_params, _queryset, _compiler = _compile(build, second)
     except EmptyResultSet:
-        return None
+        return None, "it matches nothing"
+    if run:
+        return None, f"building it ran {len(run)} queries, whose answers it would bake in"
     connection = connections[queryset.db]
     traced = _trace(params, first_origin, connection)
     other_traced = _trace(other_params, second_origin, connection)
     if sql != other_sql or len(traced) != len(other_traced):
-        return None
+        return None, "its text depends on the values"
     for one, other in zip(traced, other_traced, strict=True):
         if isinstance(one, _Slot) != isinstance(other, _Slot) or one != other:
-            return None  # a value that is not a stand-in (read from the database?) moved
+            return None, "a parameter that is not a value moved"
     used = {(slot.name, slot.index) for slot in traced if isinstance(slot, _Slot)}
     if used != set(first_origin.values()):
-        return None  # a value was dropped or folded into the text: not safe to bind
+        return None, "a value was dropped or folded into its text"
     query = queryset.query
     names = (
         list(query.selected)
@@ -190,7 +227,7 @@ def compile_shape(build: Build, values: Mapping[str, Any]) -> Compiled | None:
         else [*query.extra_select, *query.values_select, *query.annotation_select]
     )
     fields = [column[0] for column in compiler.select[0 : compiler.col_count]]
-    return Compiled(sql, tuple(traced), tuple(names), compiler.get_converters(fields))
+    return Compiled(sql, tuple(traced), tuple(names), compiler.get_converters(fields)), ""
 
 
 def padded(items: Iterable[Any]) -> tuple[Any, ...]:
@@ -227,9 +264,9 @@ class Statements:
             if known:
                 self._shapes.move_to_end(key)
         if not known:
-            compiled = compile_shape(build, values)
+            compiled, why = _compile_shape(build, values)
             if compiled is None:
-                log.warning("statement %s: shape %r cannot be reused", self.name, shape)
+                log.warning("statement %s: shape %r cannot be reused: %s", self.name, shape, why)
             with self._lock:
                 self._shapes[key] = compiled
                 while len(self._shapes) > self.size:
@@ -249,4 +286,29 @@ class Statements:
                 for convert in functions:
                     row[position] = convert(row[position], expression, connection)
             rows.append(dict(zip(names, row, strict=True)))
+        if settings.STATEMENTS_CHECK and random.random() < settings.STATEMENTS_CHECK:
+            self._check(shape, values, build, rows, connection)
         return rows
+
+    def _check(
+        self,
+        shape: Hashable,
+        values: Mapping[str, Any],
+        build: Build,
+        rows: list[Any],
+        connection: Any,
+    ) -> None:
+        # The check's own query is left out of connection.queries, so that a test counting a
+        # path's queries counts the path.
+        logged = len(connection.queries_log)
+        queryset = build(values)
+        expected = list(queryset)
+        while len(connection.queries_log) > logged:
+            connection.queries_log.pop()
+        if not queryset.ordered:  # the database may return an unordered query's rows any way
+            rows, expected = sorted(rows, key=repr), sorted(expected, key=repr)
+        if rows != expected:
+            raise StatementMismatch(
+                f"statement {self.name}, shape {shape!r}: compiled rows {rows!r} "
+                f"differ from the queryset's {expected!r}"
+            )

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from django.db.models import QuerySet
 
-from aurum.statements import Statements, compile_shape, padded
+from aurum.statements import StatementMismatch, Statements, compile_shape, padded
 from matching.search import SEARCH_PAGES, search_page
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
@@ -124,3 +125,54 @@ def test_padded_lists_take_one_shape_per_power_of_two():
         assert [row["user_id"] for row in rows] == [m.user.pk for m in members[:count]]
         assert rows == list(born_after(values))
     assert len(statements._shapes) == 1
+
+
+def test_a_builder_that_reads_the_database_is_never_cached(caplog):
+    # The stand-in id finds no profile, so both compilations read the same answer (none) and
+    # would agree: only refusing any query during the build keeps it out of the cache.
+    bride, groom = make_member(), make_groom()
+
+    def gender_of_viewer(values: Mapping[str, Any]) -> QuerySet[Any]:
+        mine = Profile.objects.filter(user_id=values["viewer"]).values_list("gender", flat=True)
+        return (
+            Profile.objects.exclude(gender__in=list(mine))
+            .filter(user_id__in=values["ids"])
+            .order_by("user_id")
+            .values("user_id")
+        )
+
+    statements = Statements("test")
+    ids = tuple(sorted((bride.user_id, groom.user_id)))
+
+    rows = statements.rows("gender", {"viewer": groom.user_id, "ids": ids}, gender_of_viewer)
+
+    assert rows == [{"user_id": bride.user_id}]
+    assert list(statements._shapes.values()) == [None]
+    assert "building it ran 2 queries" in caplog.text
+
+
+def test_the_check_finds_a_compiled_statement_that_answers_wrongly(settings):
+    members = sorted((make_member(), make_member()), key=lambda member: member.user_id)
+    statements = Statements("test")
+    values = {"born": date(1900, 1, 1), "ids": tuple(member.user_id for member in members)}
+    statements.rows("born after", values, born_after)
+    (key,) = statements._shapes
+    compiled = statements._shapes[key]
+    assert compiled is not None
+    # A statement that went wrong: it forgets its ordering.
+    statements._shapes[key] = replace(compiled, sql=compiled.sql.replace("ASC", "DESC"))
+
+    with pytest.raises(StatementMismatch):
+        statements.rows("born after", values, born_after)
+    settings.STATEMENTS_CHECK = 0
+    assert statements.rows("born after", values, born_after) != list(born_after(values))
+
+
+def test_the_check_leaves_its_own_query_uncounted(django_assert_num_queries):
+    member = make_member()
+    statements = Statements("test")
+    values = {"born": date(1900, 1, 1), "ids": (member.user_id,)}
+    statements.rows("born after", values, born_after)
+
+    with django_assert_num_queries(1):
+        statements.rows("born after", values, born_after)
