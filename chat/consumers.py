@@ -41,11 +41,19 @@ SERVER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 _refresher: asyncio.Task[None] | None = None
 
 
+async def refresh_once() -> None:
+    """This server's periodic chores: keep its connections fresh (forgetting dead servers'),
+    and end the calls left ringing past CHAT_CALL_RING_SECONDS whose own timer died with
+    their server. No read does either."""
+    await database_sync_to_async(services.connections_refresh)(server=SERVER_ID)
+    await database_sync_to_async(services.calls_expire_due)()
+
+
 async def _refresh_forever() -> None:
     while True:
         await asyncio.sleep(settings.CHAT_PRESENCE_REFRESH)
         try:
-            await database_sync_to_async(services.connections_refresh)(server=SERVER_ID)
+            await refresh_once()
         except Exception:  # the database may be away for a moment; try again next time
             logger.exception("could not refresh this server's connections")
 
@@ -459,5 +467,5 @@ async def _expire_later(call_id: Any) -> None:
     await asyncio.sleep(settings.CHAT_CALL_RING_SECONDS)
     try:
         await database_sync_to_async(services.call_expire)(call_id=call_id)
-    except Exception:  # the sweep in calls_expire_due catches it later
+    except Exception:  # a server's refresh (refresh_once) sweeps it later
         logger.exception("could not expire call %s", call_id)

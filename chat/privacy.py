@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from chat.models import Call, ChatSettings, Connection, Conversation, Message, Participant
-from chat.services import other_member_id
+from chat.selectors import other_member_id
 from notifications.services import notifications_forget
 
 

@@ -56,7 +56,7 @@ class MessagesView(APIView):
             before=query.get("before"),
             limit=query["limit"],
         )
-        results = [services.message_data(m) for m in messages]
+        results = [selectors.message_data(m) for m in messages]
         return Response(
             {"results": results, "has_more": more, **_message_links(request, query, messages, more)}
         )
@@ -99,7 +99,7 @@ class SendView(APIView):
             recipient_id=data.get("recipient_id"),
         )
         return Response(
-            services.message_data(message),
+            selectors.message_data(message),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -130,7 +130,7 @@ class MessageView(APIView):
             message_id=message_id,
             body=data["body"],
         )
-        return Response(services.message_data(message))
+        return Response(selectors.message_data(message))
 
     @extend_schema(
         tags=TAG,
@@ -141,7 +141,7 @@ class MessageView(APIView):
         message = services.message_delete(
             user=request.user, conversation_id=conversation_id, message_id=message_id
         )
-        return Response(services.message_data(message))
+        return Response(selectors.message_data(message))
 
 
 class SettingsView(APIView):
@@ -173,7 +173,7 @@ class CallsView(generics.ListAPIView):
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of calls
         if getattr(self, "swagger_fake_view", False):
             return Call.objects.none()
-        return services.calls_of(user=self.request.user)
+        return selectors.calls_of(user=self.request.user)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         page = self.paginate_queryset(self.get_queryset())

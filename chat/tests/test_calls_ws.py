@@ -9,6 +9,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from accounts.services import user_set_active
+from chat.consumers import refresh_once
 from chat.models import Call
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from moderation.services import block_create
@@ -168,7 +169,9 @@ async def test_an_unanswered_call_becomes_missed_and_the_callee_is_told(settings
     await bride_ws.disconnect()
 
 
-async def test_a_call_left_ringing_by_a_stopped_server_is_swept(settings, client_for):
+async def test_a_call_left_ringing_by_a_stopped_server_is_swept_by_a_refresh_not_a_read(
+    settings, client_for
+):
     settings.CHAT_CALL_RING_SECONDS = 0
     bride, groom, _ = await pair()
     from chat import services
@@ -176,12 +179,17 @@ async def test_a_call_left_ringing_by_a_stopped_server_is_swept(settings, client
     call = await database_sync_to_async(services.call_invite)(
         caller=groom.user, callee_id=str(bride.user_id), media="audio"
     )
-    history = await database_sync_to_async(
-        lambda: client_for(bride.user).get("/api/v1/chat/calls").json()
-    )()
+    calls = await database_sync_to_async(client_for)(bride.user)
+    before = await database_sync_to_async(lambda: calls.get("/api/v1/chat/calls").json())()
+    still = await call_row(str(call.pk))
+    await refresh_once()  # any live server's periodic chores
+    after = await database_sync_to_async(lambda: calls.get("/api/v1/chat/calls").json())()
 
-    assert history["results"][0]["call_id"] == str(call.pk)
-    assert history["results"][0]["status"] == "missed"
+    # The history is a read: it changes nothing. The next server refresh ends the call.
+    assert before["results"][0]["status"] == "ringing" and still.status == "ringing"
+    assert after["results"][0]["call_id"] == str(call.pk)
+    assert after["results"][0]["status"] == "missed"
+    assert (await call_row(str(call.pk))).end_reason == "no_answer"
 
 
 async def test_a_block_mid_call_ends_it():

@@ -16,6 +16,8 @@ from django.utils import timezone
 from accounts.services import user_set_active
 from chat import services
 from chat.models import Conversation, Message, MessageRevision, Participant
+from chat.services import messages as message_services
+from chat.services import reach
 from chat.tests.helpers import connected_pair
 from matching import selectors as matching_selectors
 from matching import services as matching
@@ -437,13 +439,13 @@ def test_a_batch_that_meets_a_stored_client_id_mid_write_settles_each_send_once(
     first = Message.objects.create(
         conversation=conversation, sender=groom.user, client_id="dup", body="first"
     )
-    stored, looks = services._stored, []
+    stored, looks = message_services._stored, []
 
     def look(keys):  # the batch's first look comes the moment before "dup" landed
         looks.append(keys)
         return {} if len(looks) == 1 else stored(keys)
 
-    monkeypatch.setattr(services, "_stored", look)
+    monkeypatch.setattr(message_services, "_stored", look)
 
     results = services.messages_send(
         [
@@ -511,10 +513,10 @@ def test_the_compiled_rule_answers_as_the_orm_does_for_a_mixed_batch(monkeypatch
         matching_selectors.PAIR_STATEMENTS,
     ]
 
-    compiled = {pair: error.get_codes() for pair, error in services._problems(pairs).items()}
+    compiled = {pair: error.get_codes() for pair, error in reach.pair_problems(pairs).items()}
     for cache in caches:
         monkeypatch.setattr(cache, "rows", lambda shape, values, build: list(build(values)))
-    orm = {pair: error.get_codes() for pair, error in services._problems(pairs).items()}
+    orm = {pair: error.get_codes() for pair, error in reach.pair_problems(pairs).items()}
 
     assert (
         compiled

@@ -17,7 +17,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts.services import user_set_active
 from aurum.asgi import application
-from chat import services
+from chat import selectors, services
 from chat.models import Connection, Message
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from moderation.services import block_create
@@ -233,11 +233,11 @@ async def test_online_only_while_a_device_is_connected():
     bride, _groom, _conversation = await pair()
     phone, tablet = await socket_for(bride), await socket_for(bride)
 
-    assert await database_sync_to_async(services.is_online)(bride.user_id)
+    assert await database_sync_to_async(selectors.is_online)(bride.user_id)
     await phone.disconnect()
-    still = await database_sync_to_async(services.is_online)(bride.user_id)
+    still = await database_sync_to_async(selectors.is_online)(bride.user_id)
     await tablet.disconnect()
-    gone = await database_sync_to_async(services.is_online)(bride.user_id)
+    gone = await database_sync_to_async(selectors.is_online)(bride.user_id)
 
     assert still and not gone
     assert await database_sync_to_async(Connection.objects.count)() == 0

@@ -10,6 +10,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat import services
+from chat.services import messages as message_services
 from chat.models import Call, Participant
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from matching import services as matching
@@ -26,7 +27,8 @@ def limit(settings, **rates: str) -> None:
 
 
 def counting(monkeypatch, name: str) -> list[int]:
-    """Count the calls of `chat.services.<name>` (which still runs)."""
+    """Count the calls of `chat.services.<name>` (which still runs), from the consumers and
+    from the messages module alike."""
     calls: list[int] = []
     original = getattr(services, name)
 
@@ -35,6 +37,8 @@ def counting(monkeypatch, name: str) -> list[int]:
         return original(*args, **kwargs)
 
     monkeypatch.setattr(services, name, counted)
+    if hasattr(message_services, name):
+        monkeypatch.setattr(message_services, name, counted)
     return calls
 
 
