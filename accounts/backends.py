@@ -22,10 +22,6 @@ class IdentifierBackend(ModelBackend):
         if not username or password is None:
             return None
         user = selectors.user_by_identifier(identifier=username)
-        if user is None:
-            # Hash anyway so an unknown identifier takes as long as a wrong password.
-            User().set_password(password)
-            return None
-        if user.check_password(password) and self.user_can_authenticate(user):
+        if selectors.password_matches(user, password) and self.user_can_authenticate(user):
             return user
         return None

@@ -20,7 +20,7 @@ class AdminLoginForm(OTPAdminAuthenticationForm):
     def clean(self) -> dict[str, Any]:
         identifier = self.data.get("username", "") or ""
         user = selectors.user_by_identifier(identifier=identifier)
-        key = str(user.pk) if user else (selectors.normalize_identifier(identifier) or identifier)
+        key = selectors.account_key(user, identifier)
         try:
             ratelimit.enforce(self.request, "login_ip")
             ratelimit.enforce(self.request, "login_identifier", key)

@@ -20,6 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts import selectors
+from accounts.audit import audit_record
 from accounts.models import AuditAction, AuditLog, OneTimeCode, User
 from aurum import events
 
@@ -106,11 +107,10 @@ def member_erase(user: User) -> None:
         user.deleted_at = timezone.now()
         user.save()
         AuditLog.objects.filter(actor=user).forget_addresses()
-        AuditLog.objects.create(
-            actor=user,
-            actor_label=f"{user.profile_code} (deleted)",
+        audit_record(
             action=AuditAction.ACCOUNT_DELETED,
-            target_type=user._meta.label_lower,
-            target_id=str(user.pk),
+            actor=user,
+            target=user,
+            actor_label=f"{user.profile_code} (deleted)",
         )
         events.send_to_user(user.pk, {"type": "session.revoked"})

@@ -78,3 +78,20 @@ def signups_per_day(*, days: int) -> dict[date, int]:
         .annotate(n=Count("pk"))
     )
     return {row["day"]: row["n"] for row in rows}
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether `password` is `user`'s. No user (an unknown identifier) costs the same hashing
+    work as a wrong password, so the time of the answer tells nobody which it was."""
+    if user is None:
+        User().set_password(password)
+        return False
+    return user.check_password(password)
+
+
+def account_key(user: User | None, identifier: str) -> str:
+    """What per-account limits count: the account itself, however its identifier is spelled
+    (an unknown one by its normal form, so spellings of it share a count too)."""
+    if user is not None:
+        return str(user.pk)
+    return normalize_identifier(identifier) or identifier.strip().lower()

@@ -28,11 +28,11 @@ from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts import privacy, selectors, staff
+from accounts.audit import audit_record
 from accounts.authentication import METHODS_CLAIM, MFA_METHOD, SESSION_CLAIM, sessions_revoke
 from accounts.models import (
     MODERATORS_GROUP,
     AuditAction,
-    AuditLog,
     CodePurpose,
     OneTimeCode,
     Role,
@@ -44,35 +44,7 @@ from accounts.signals import session_activity
 from aurum import events
 from aurum.errors import ApiError
 
-__all__ = ["SESSION_CLAIM", "TokenPair"]
-
-
-# --- Audit ------------------------------------------------------------------------------------
-
-
-def audit_record(
-    *,
-    action: AuditAction | str,
-    actor: User | None = None,
-    target: Any = None,
-    ip: str | None = None,
-    metadata: dict[str, Any] | None = None,
-) -> AuditLog:
-    """Append one audit record. `target` is any model instance (or None)."""
-    target_type = target_id = ""
-    if target is not None:
-        target_type = target._meta.label_lower
-        target_id = str(target.pk)
-    actor_label = f"{actor.profile_code} ({actor.role})" if actor is not None else ""
-    return AuditLog.objects.create(
-        actor=actor,
-        actor_label=actor_label,
-        action=action,
-        target_type=target_type,
-        target_id=target_id,
-        ip=ip or None,
-        metadata=metadata or {},
-    )
+__all__ = ["SESSION_CLAIM", "TokenPair", "audit_record"]
 
 
 # --- Registration -----------------------------------------------------------------------------
@@ -350,13 +322,11 @@ def auth_login(
     work. A suspended or closed account answers 403 only to someone who knows its password,
     and is never reactivated.
     """
-    if user is None:
-        User().set_password(password)  # the same hashing work as checking a real password
-        _login_failure(user=None, ip=ip, reason="unknown_identifier")
+    if not selectors.password_matches(user, password):
+        reason = "unknown_identifier" if user is None else "wrong_password"
+        _login_failure(user=user, ip=ip, reason=reason)
         raise _invalid_credentials()
-    if not user.check_password(password):
-        _login_failure(user=user, ip=ip, reason="wrong_password")
-        raise _invalid_credentials()
+    assert user is not None
     methods = _check_active_and_mfa(user=user, mfa_code=mfa_code, ip=ip, first="pwd")
     return _session_start(user=user, ip=ip, action=AuditAction.LOGIN_SUCCESS, methods=methods)
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from accounts.audit import audit_record
 from accounts.models import AuditAction, Role, User
 from aurum.errors import ApiError
 from aurum.permissions import staff_mfa_missing
@@ -140,8 +141,6 @@ def refuse(
     ip: str | None = None,
 ) -> ApiError:
     """Audit a refusal and hand back the error to raise."""
-    from accounts.services import audit_record
-
     audit_record(
         action=AuditAction.DUTY_REFUSED,
         actor=actor,

@@ -56,13 +56,6 @@ class RegisterView(PublicView):
         return Response(serializers.UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-def _account_key(user: User | None, identifier: str) -> str:
-    """What per-account limits count: the account itself, however its identifier is spelled."""
-    if user is not None:
-        return str(user.pk)
-    return selectors.normalize_identifier(identifier) or identifier.strip().lower()
-
-
 class LoginView(PublicView):
     @extend_schema(
         tags=TAG,
@@ -73,7 +66,9 @@ class LoginView(PublicView):
         ratelimit.enforce(request, "login_ip")
         data = _validated(serializers.LoginSerializer, request)
         user = selectors.user_by_identifier(identifier=data["identifier"])
-        ratelimit.enforce(request, "login_identifier", _account_key(user, data["identifier"]))
+        ratelimit.enforce(
+            request, "login_identifier", selectors.account_key(user, data["identifier"])
+        )
         tokens = services.auth_login(
             user=user,
             password=data["password"],
@@ -202,7 +197,9 @@ class PasswordResetConfirmView(PublicView):
         ratelimit.enforce(request, "code_verify_ip")
         data = _validated(serializers.ResetConfirmSerializer, request)
         user = selectors.user_by_identifier(identifier=data["identifier"])
-        ratelimit.enforce(request, "code_verify_identifier", _account_key(user, data["identifier"]))
+        ratelimit.enforce(
+            request, "code_verify_identifier", selectors.account_key(user, data["identifier"])
+        )
         services.password_reset_confirm(
             user=user, code=data["code"], new_password=data["new_password"], ip=client_ip(request)
         )

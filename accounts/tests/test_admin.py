@@ -253,6 +253,17 @@ def test_admin_login_failures_are_audited_and_rate_limited(client, settings):
     assert all(f.metadata == {"reason": "wrong_password", "via": "admin"} for f in failures)
 
 
+def test_spellings_of_an_unknown_name_share_one_admin_login_limit(client, settings):
+    # The admin's form counts accounts as the API's login does (accounts.selectors.account_key).
+    settings.AURUM_RATE_LIMITS = {**settings.AURUM_RATE_LIMITS, "login_identifier": "3/15m"}
+
+    for spelling in ("no-such-staff", "NO-SUCH-STAFF", " No-Such-Staff "):
+        admin_login(client, spelling, "wrong-password-x")
+    blocked = admin_login(client, "no-such-staff", "wrong-password-x")
+
+    assert b"Too many attempts" in blocked.content
+
+
 def test_admin_shows_no_session_tokens():
     from django.contrib import admin
     from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
