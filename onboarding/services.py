@@ -14,7 +14,7 @@ from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
-from profiles.choices import CreatedBy, VerificationStatus
+from profiles.choices import CreatedBy
 from profiles.models import Profile
 
 
@@ -94,12 +94,8 @@ def verification_problem(
     duty = staff.act_problem(actor=reviewer, target=profile.user, change=staff.Change.VERIFY)
     if duty is not None:
         return duty
-    if profile.verification_status != VerificationStatus.PENDING:
-        return ApiError(
-            f"Only a pending profile can be decided; this one is {profile.verification_status}.",
-            "not_pending",
-            409,
-        )
+    if (pending := profile_services.decision_problem(profile)) is not None:
+        return pending
     if not approved and not notes.strip():
         return ApiError(
             "Say why the profile is rejected: the member reads the notes.", "notes_required", 400

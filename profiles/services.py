@@ -259,6 +259,18 @@ def profile_submit(*, profile: Profile) -> Profile:
     return locked
 
 
+def decision_problem(profile: Profile) -> ApiError | None:
+    """Only a pending profile is decided: the rule the API, the admin's form and the locked
+    write all ask."""
+    if profile.verification_status != VerificationStatus.PENDING:
+        return ApiError(
+            f"Only a pending profile can be decided; this one is {profile.verification_status}.",
+            "not_pending",
+            409,
+        )
+    return None
+
+
 def verification_record(
     *, profile: Profile, reviewer: User, approved: bool, notes: str = ""
 ) -> Profile:
@@ -269,12 +281,8 @@ def verification_record(
     """
     with transaction.atomic():
         locked = Profile.objects.select_for_update().select_related("user").get(pk=profile.pk)
-        if locked.verification_status != VerificationStatus.PENDING:
-            raise ApiError(
-                f"Only a pending profile can be decided; this one is {locked.verification_status}.",
-                "not_pending",
-                409,
-            )
+        if (problem := decision_problem(locked)) is not None:
+            raise problem
         locked.verification_status = (
             VerificationStatus.APPROVED if approved else VerificationStatus.REJECTED
         )

@@ -10,8 +10,8 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat import services
-from chat.services import messages as message_services
 from chat.models import Call, Participant
+from chat.services import messages as message_services
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from matching import services as matching
 from notifications.models import Notification
