@@ -311,6 +311,12 @@ TURN_TTL = int(env("TURN_TTL", "86400"))
 # The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
+# A photo's multipart framing (boundary lines, part headers) on top of the photo itself.
+MEDIA_UPLOAD_ENVELOPE_BYTES = 64 * 1024
+# The longest request body anything here takes: a photo upload. A longer one is refused with 413
+# before it is read (aurum.bodylimit, under the uvicorn every shipped server runs), and
+# deploy/nginx's client_max_body_size sits just above it.
+REQUEST_MAX_BODY_BYTES = MEDIA_MAX_UPLOAD_BYTES + MEDIA_UPLOAD_ENVELOPE_BYTES
 MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
 # The largest photo decoded: the full-resolution shots of 48 and 50 MP phone cameras
 # (8064x6048, 8160x6120) pass; 64-200 MP ones do not (most are over the upload cap anyway).
@@ -503,8 +509,11 @@ LOGGING = {
         # the same scrubbing, as every other line.
         **{
             name: {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            for name in ("uvicorn", "uvicorn.error")
         },
+        # HTTP requests are logged once, by aurum.access (the route, no values, no query);
+        # this config would otherwise revive uvicorn's access lines after --no-access-log.
+        "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # One line per request from aurum.logs; Django's own 4xx lines would repeat it.
         "django.request": {"level": "ERROR"},
     },
