@@ -16,6 +16,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from aurum.secretkey import KeyFileError, installation_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -43,8 +45,15 @@ if AURUM_ENV not in {"dev", "test", "prod"}:
     raise ImproperlyConfigured("AURUM_ENV must be dev, test or prod")
 PROD = AURUM_ENV == "prod"
 
-DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105 - refused in prod
-SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY)
+# No key in the repository signs anything: without SECRET_KEY an installation signs with a
+# random key of its own, made on first start and kept in var/secret_key (0600; aurum.secretkey).
+# Production refuses to start without SECRET_KEY instead (below).
+SECRET_KEY = env("SECRET_KEY")
+if not SECRET_KEY and not PROD:
+    try:
+        SECRET_KEY = installation_key(VAR_DIR / "secret_key")
+    except KeyFileError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 DEBUG = env_bool("DEBUG", not PROD)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PROD else "localhost,127.0.0.1,[::1],testserver")
 DATABASE_URL = env("DATABASE_URL")
@@ -52,7 +61,7 @@ REDIS_URL = env("REDIS_URL")
 
 if PROD:
     missing = []
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+    if len(SECRET_KEY) < 50:
         missing.append("SECRET_KEY (at least 50 random characters)")
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         missing.append("DATABASE_URL (PostgreSQL)")
