@@ -104,6 +104,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "aurum.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aurum.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -442,6 +443,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The backend of a Kerala-first matrimony platform: the API the mobile apps use.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI would fetch a badge from swagger.io's validator on any host but localhost.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -462,6 +465,9 @@ SPECTACULAR_SETTINGS = {
         "HabitEnum": "profiles.choices.Habit",
     },
 }
+
+# /api/schema/, /docs and /redoc: public, or (the default in prod) for staff only (aurum.docs).
+AURUM_PUBLIC_DOCS = env_bool("AURUM_PUBLIC_DOCS", not PROD)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
