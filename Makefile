@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 PIP_FLAGS := --quiet --disable-pip-version-check
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The server as deploy/systemd/aurum@.service runs it (the Dockerfile and docker-compose.yml
+# too): uvicorn reads a request body only as fast as the app asks for it, and the app refuses
+# one over REQUEST_MAX_BODY_BYTES (aurum.bodylimit); HTTP requests are logged by the app.
+SERVE_FLAGS := --no-proxy-headers --no-access-log --no-server-header --ws-per-message-deflate false --timeout-graceful-shutdown 20
 
 .PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults bench-load clean
 
@@ -24,7 +28,7 @@ migrate: install
 run: migrate
 	$(PY) manage.py seed_demo --profiles 200
 	@echo "Aurum on http://$(HOST):$(PORT)/  (API docs /docs, admin /admin/)"
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) aurum.asgi:application
+	$(VENV)/bin/uvicorn aurum.asgi:application --host $(HOST) --port $(PORT) $(SERVE_FLAGS)
 
 test: install
 	$(VENV)/bin/pytest

@@ -161,6 +161,8 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    # The console, for what the Content-Security-Policy refused (csp_violations below).
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     for flag in [
         "--headless=new",
         "--no-sandbox",
@@ -176,3 +178,19 @@ def browser():
     driver.implicitly_wait(5)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def csp_violations(browser: Any) -> Callable[[], list[str]]:
+    """What the page's Content-Security-Policy refused since the last call, as Chromium's
+    console said it (each refusal is a console error: "Refused to load ... because it
+    violates the following Content Security Policy directive ...")."""
+
+    def read() -> list[str]:
+        return [
+            entry["message"]
+            for entry in browser.get_log("browser")
+            if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]
+        ]
+
+    return read

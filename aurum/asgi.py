@@ -1,4 +1,5 @@
-"""HTTP to Django, WebSockets (origin-checked, JWT from ?token=) to the apps' routing."""
+"""HTTP to Django (bodies past REQUEST_MAX_BODY_BYTES refused first), WebSockets
+(origin-checked, JWT from ?token=) to the apps' routing."""
 
 import gc
 import os
@@ -10,12 +11,13 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from aurum.bodylimit import BodyLimitMiddleware  # noqa: E402
 from aurum.ws import JwtQueryAuthMiddleware, origin_checked  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
+        "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
     }
 )

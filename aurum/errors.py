@@ -15,6 +15,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from aurum.bodylimit import TOO_LARGE
+
 logger = logging.getLogger("aurum.errors")
 
 
@@ -67,10 +69,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             headers={"Retry-After": str(math.ceil(retry_after))},
         )
     if isinstance(exc, RequestDataTooBig):
-        return Response(
-            {"detail": "The request body is too large.", "code": "too_large"},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-        )
+        return Response(dict(TOO_LARGE), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
     if isinstance(exc, SuspiciousOperation):
         exc = exceptions.ParseError("The request could not be read.")
     if isinstance(exc, Http404):

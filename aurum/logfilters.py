@@ -3,8 +3,13 @@ from __future__ import annotations
 import logging
 import re
 
-# WebSocket clients pass their access token as ?token=; servers' access logs print the path.
-TOKEN_IN_URL = re.compile(r"([?&](?:token|access_token|refresh_token)=)[^&\s\"']+")
+# WebSocket clients pass their access token as ?token=; signed media URLs carry their
+# signature in the query (s= here, X-Amz-* from S3, Signature= from S3's older scheme).
+TOKEN_IN_URL = re.compile(
+    r"([?&](?:token|access_token|refresh_token|s|sig|signature|x-amz-signature"
+    r"|x-amz-credential|x-amz-security-token|awsaccesskeyid)=)[^&\s\"']+",
+    re.IGNORECASE,
+)
 
 
 def redact(text: str) -> str:

@@ -16,6 +16,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from aurum.secretkey import KeyFileError, installation_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -43,8 +45,15 @@ if AURUM_ENV not in {"dev", "test", "prod"}:
     raise ImproperlyConfigured("AURUM_ENV must be dev, test or prod")
 PROD = AURUM_ENV == "prod"
 
-DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105 - refused in prod
-SECRET_KEY = env("SECRET_KEY", DEV_SECRET_KEY)
+# No key in the repository signs anything: without SECRET_KEY an installation signs with a
+# random key of its own, made on first start and kept in var/secret_key (0600; aurum.secretkey).
+# Production refuses to start without SECRET_KEY instead (below).
+SECRET_KEY = env("SECRET_KEY")
+if not SECRET_KEY and not PROD:
+    try:
+        SECRET_KEY = installation_key(VAR_DIR / "secret_key")
+    except KeyFileError as exc:
+        raise ImproperlyConfigured(str(exc)) from exc
 DEBUG = env_bool("DEBUG", not PROD)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PROD else "localhost,127.0.0.1,[::1],testserver")
 DATABASE_URL = env("DATABASE_URL")
@@ -52,7 +61,7 @@ REDIS_URL = env("REDIS_URL")
 
 if PROD:
     missing = []
-    if SECRET_KEY == DEV_SECRET_KEY or len(SECRET_KEY) < 50:
+    if len(SECRET_KEY) < 50:
         missing.append("SECRET_KEY (at least 50 random characters)")
     if not DATABASE_URL.startswith(("postgres://", "postgresql://")):
         missing.append("DATABASE_URL (PostgreSQL)")
@@ -95,6 +104,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "aurum.logs.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "aurum.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -315,6 +325,12 @@ TURN_TTL = int(env("TURN_TTL", "86400"))
 # The public origin (e.g. https://api.aurum.example) that makes file URLs absolute.
 AURUM_PUBLIC_URL = env("AURUM_PUBLIC_URL").rstrip("/")
 MEDIA_MAX_UPLOAD_BYTES = int(env("MEDIA_MAX_UPLOAD_BYTES", str(15 * 1024 * 1024)))
+# A photo's multipart framing (boundary lines, part headers) on top of the photo itself.
+MEDIA_UPLOAD_ENVELOPE_BYTES = 64 * 1024
+# The longest request body anything here takes: a photo upload. A longer one is refused with 413
+# before it is read (aurum.bodylimit, under the uvicorn every shipped server runs), and
+# deploy/nginx's client_max_body_size sits just above it.
+REQUEST_MAX_BODY_BYTES = MEDIA_MAX_UPLOAD_BYTES + MEDIA_UPLOAD_ENVELOPE_BYTES
 MEDIA_MAX_PHOTOS = int(env("MEDIA_MAX_PHOTOS", "10"))
 # The largest photo decoded: the full-resolution shots of 48 and 50 MP phone cameras
 # (8064x6048, 8160x6120) pass; 64-200 MP ones do not (most are over the upload cap anyway).
@@ -431,6 +447,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The backend of a Kerala-first matrimony platform: the API the mobile apps use.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI would fetch a badge from swagger.io's validator on any host but localhost.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -451,6 +469,9 @@ SPECTACULAR_SETTINGS = {
         "HabitEnum": "profiles.choices.Habit",
     },
 }
+
+# /api/schema/, /docs and /redoc: public, or (the default in prod) for staff only (aurum.docs).
+AURUM_PUBLIC_DOCS = env_bool("AURUM_PUBLIC_DOCS", not PROD)
 
 CORS_ALLOWED_ORIGINS = env_list("CORS_ORIGINS")
 CORS_URLS_REGEX = r"^/api/.*$"
@@ -507,8 +528,11 @@ LOGGING = {
         # the same scrubbing, as every other line.
         **{
             name: {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access")
+            for name in ("uvicorn", "uvicorn.error")
         },
+        # HTTP requests are logged once, by aurum.access (the route, no values, no query);
+        # this config would otherwise revive uvicorn's access lines after --no-access-log.
+        "uvicorn.access": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         # One line per request from aurum.logs; Django's own 4xx lines would repeat it.
         "django.request": {"level": "ERROR"},
     },

@@ -1,8 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from aurum import errors, health
+from aurum import docs, errors, health
 from media import views as media_views
 
 api_v1 = [
@@ -20,9 +19,9 @@ urlpatterns = [
     path("health", health.health, name="health"),
     path("ready", health.ready, name="ready"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
-    path("redoc", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    path("api/schema/", docs.SchemaView.as_view(), name="schema"),
+    path("docs", docs.SwaggerView.as_view(url_name="schema"), name="docs"),
+    path("redoc", docs.RedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("files/<path:key>", media_views.signed_file, name="media-signed"),
     re_path(r"^api/", errors.api_not_found),

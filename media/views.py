@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
 from django.views.decorators.http import require_GET
@@ -46,12 +47,12 @@ class UploadView(APIView):
     )
     def post(self, request: Request) -> Response:
         ratelimit.enforce(request, "photo_upload_user", str(request.user.pk))
-        # Refuse an announced oversize body before reading it (64 kB for multipart framing).
+        # Refuse an announced oversize body before reading it (less its multipart framing).
         try:
             announced = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
             raise ApiError("Content-Length is not a number.", "invalid", 400) from None
-        services.check_upload_size(max(0, announced - 64 * 1024))
+        services.check_upload_size(max(0, announced - settings.MEDIA_UPLOAD_ENVELOPE_BYTES))
         if unknown := sorted(set(request.data) - {"file"}):
             raise drf.ValidationError({key: ["Unknown field."] for key in unknown})
         upload = request.FILES.get("file")

@@ -62,12 +62,14 @@ def bar_chart(days: list[date], series: dict[str, list[int]], colors: dict[str, 
         for i, name in enumerate(series)
     ]
     return format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {} {}" width="100%" '
-        'style="max-width:{}px"><title>Signups and approvals per day</title>{}{}{}'
+        # Sized by moderation/static/moderation/console.css (no style attribute: the CSP).
+        '<svg xmlns="http://www.w3.org/2000/svg" role="img" viewBox="0 0 {} {}" width="{}" '
+        'height="{}"><title>Signups and approvals per day</title>{}{}{}'
         '<text x="{}" y="12" font-size="10">max {}</text></svg>',
         width,
         height,
         width,
+        height,
         format_html_join(
             "",
             '<rect x="{}" y="{}" width="{}" height="{}" fill="{}"><title>{}</title></rect>',

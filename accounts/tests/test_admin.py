@@ -357,7 +357,9 @@ def test_admin_setting_a_members_password_ends_their_sessions(client):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, browser):
+def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(
+    live_server, browser, csp_violations
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -366,11 +368,13 @@ def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, b
     audit_record(action=AuditAction.PASSWORD_CHANGE, actor=member, target=member)
 
     browser.get(f"{live_server.url}/admin/login/")
+    assert csp_violations() == []
     browser.find_element(By.NAME, "username").send_keys("meera@aurum.example")
     browser.find_element(By.NAME, "password").send_keys(PASSWORD)
     browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
     WebDriverWait(browser, 15).until(lambda b: "/admin/login/" not in b.current_url)
     assert "Verification, reports and members" in browser.page_source  # the index, signed in
+    assert csp_violations() == []  # the console's numbers and chart included
 
     browser.get(f"{live_server.url}/admin/accounts/auditlog/")
     assert member.profile_code in browser.page_source
@@ -378,3 +382,9 @@ def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(live_server, b
     # The admin's stylesheet arrived: the page is styled, not bare HTML.
     header = browser.find_element(By.ID, "header")
     assert header.value_of_css_property("background-color") not in {"rgba(0, 0, 0, 0)", ""}
+    # A change form and a filtered, searched list: the admin's scripts ran, nothing refused.
+    browser.get(f"{live_server.url}/admin/accounts/auditlog/?q={member.profile_code}")
+    assert member.profile_code in browser.page_source
+    browser.get(f"{live_server.url}/admin/accounts/user/{member.pk}/change/")
+    WebDriverWait(browser, 15).until(lambda b: b.execute_script("return !!window.django"))
+    assert csp_violations() == []

@@ -88,3 +88,38 @@ def test_the_worker_unit_runs_the_app_with_flags_uvicorn_knows():
     assert "--no-proxy-headers" in flags  # the app reads X-Forwarded-* from TRUSTED_PROXIES
     env = (DEPLOY / "aurum.env.example").read_text()
     assert "TRUSTED_PROXIES=127.0.0.1" in env and "AURUM_ENV=prod" in env
+
+
+def test_every_shipped_server_is_the_units_uvicorn_with_its_flags():
+    from aurum.tests.test_servers import shipped_commands
+
+    commands = shipped_commands()
+    unit = commands["deploy/systemd"]
+
+    for name, command in commands.items():
+        assert command[0].rsplit("/", 1)[-1] == "uvicorn", (name, command)
+        assert "aurum.asgi:application" in command, (name, command)
+        flags = [word for word in command if word.startswith("--") and word not in HOST_PORT]
+        assert flags == [w for w in unit if w.startswith("--") and w not in HOST_PORT], name
+
+
+HOST_PORT = {"--host", "--port"}
+
+
+def test_nginx_takes_a_body_as_large_as_the_app_does():
+    from django.conf import settings
+
+    site = (DEPLOY / "nginx" / "aurum.conf").read_text()
+    megabytes = int(re.search(r"client_max_body_size (\d+)m;", site).group(1))
+
+    assert megabytes * 2**20 >= settings.REQUEST_MAX_BODY_BYTES
+
+
+def test_compose_writes_no_key_of_its_own():
+    import yaml
+
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
+    app = compose["services"]["app"]["environment"]
+
+    assert app["AURUM_ENV"] == "prod"  # which refuses to start without SECRET_KEY
+    assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", app["SECRET_KEY"]), app["SECRET_KEY"]

@@ -163,6 +163,23 @@ def test_scrub_takes_out_what_must_not_be_logged():
     )
 
 
+def test_scrub_takes_signatures_out_of_signed_file_urls():
+    ours = "/files/photos/1/tiny.webp?e=4102444800&s=5167a1c0ffee5167a1c0"
+    s3 = (
+        "/aurum-media/photos/1/full.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAEXAMPLE%2F20261202%2Fus-east-1%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20261202T000000Z&X-Amz-Signature=feedbeef0123"
+    )
+    old_s3 = "/b/k?AWSAccessKeyId=AKIAEXAMPLE&Signature=c2lnbmF0dXJl&Expires=1"
+
+    assert scrub(ours) == "/files/photos/1/tiny.webp?e=4102444800&s=[redacted]"
+    assert scrub(s3) == (
+        "/aurum-media/photos/1/full.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=[redacted]&X-Amz-Date=20261202T000000Z&X-Amz-Signature=[redacted]"
+    )
+    assert scrub(old_s3) == "/b/k?AWSAccessKeyId=[redacted]&Signature=[redacted]&Expires=1"
+
+
 def test_the_plain_format_carries_the_id_and_is_scrubbed_too():
     record = logging.LogRecord("x", logging.INFO, "", 0, "mail %s", ("a@b.in",), None)
     RequestIdFilter().filter(record)

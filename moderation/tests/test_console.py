@@ -44,7 +44,9 @@ def test_admin_index_shows_numbers_and_a_server_drawn_chart(client):
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_moderator_suspends_a_reported_member_in_the_browser(live_server, browser, api):
+def test_moderator_suspends_a_reported_member_in_the_browser(
+    live_server, browser, api, csp_violations
+):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -66,6 +68,7 @@ def test_moderator_suspends_a_reported_member_in_the_browser(live_server, browse
     browser.find_element(By.NAME, "_save").click()
     WebDriverWait(browser, 15).until(lambda b: "changed successfully" in b.page_source)
 
+    assert csp_violations() == []  # every page on the way ran under the admin's policy
     assert Report.objects.get(pk=report.pk).action == "suspend"
     login = api.post(
         "/api/v1/auth/login", {"identifier": groom.user.email, "password": PASSWORD}, format="json"

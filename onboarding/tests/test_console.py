@@ -173,7 +173,7 @@ def _inline_mgmt() -> dict[str, str]:
 
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
-def test_moderator_approves_a_member_in_the_browser(live_server, browser):
+def test_moderator_approves_a_member_in_the_browser(live_server, browser, csp_violations):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -196,6 +196,7 @@ def test_moderator_approves_a_member_in_the_browser(live_server, browser):
     )
 
     assert "changed successfully" in browser.page_source, browser.page_source[-3000:]
+    assert csp_violations() == []  # every page on the way ran under the admin's policy
     member.user.refresh_from_db()
     assert member.user.admin_approved is True
     assert VerificationQueue.objects.get(pk=member.pk).verification_status == "Approved"
