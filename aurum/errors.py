@@ -1,4 +1,4 @@
-"""Every API error in the one shape of API.md: `{"detail", "code"}`, plus `fields` for bad input."""
+"""Every API error in the API's one shape: `{"detail", "code"}`, plus `fields` for bad input."""
 
 from __future__ import annotations
 

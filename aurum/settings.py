@@ -1,7 +1,7 @@
 """Aurum's one settings module.
 
 Everything comes from the environment (an optional `.env` file is read first). Without any
-configuration the embedded defaults of DESIGN.md apply: SQLite, local-memory cache, in-memory
+configuration the embedded defaults apply: SQLite, local-memory cache, in-memory
 channel layer and files under `var/`. `AURUM_ENV=prod` refuses to start without the real
 services.
 """
@@ -493,7 +493,7 @@ X_FRAME_OPTIONS = "DENY"
 
 # --- i18n, logging --------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-# The API speaks UTC (API.md); moderators read the admin in Kerala's time (aurum.middleware).
+# The API speaks UTC; moderators read the admin in Kerala's time (aurum.middleware).
 TIME_ZONE = "UTC"
 ADMIN_TIME_ZONE = env("ADMIN_TIME_ZONE", "Asia/Kolkata")
 USE_I18N = True
