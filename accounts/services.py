@@ -687,10 +687,14 @@ def user_set_approved(*, user: User, approved: bool) -> User:
 def user_set_active(
     *, actor: User | None, user: User, active: bool, reason: str = "", ip: str | None = None
 ) -> User:
-    """Suspend or reactivate, decided on the locked rows as `user_set_role` is.
+    """Suspend or reactivate, decided on the locked rows as `user_set_role` is. Every
+    suspension comes here: the admin's action and form, and a report resolved with a
+    suspension.
 
     Suspension revokes every refresh token of the account and closes its open WebSockets;
     access tokens stop working at once too, since authentication refuses inactive users.
+    Other apps react to the saved account: chat ends its calls, notifications forgets its
+    phones, matching drops it from every cached feed.
     """
     change = staff.Change.REACTIVATE if active else staff.Change.SUSPEND
     problem = None
