@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import secrets
@@ -16,7 +17,7 @@ from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import serializers
@@ -585,32 +586,63 @@ def mfa_disable(*, user: User, code: str, password: str, ip: str | None = None) 
 # --- Roles and account state ------------------------------------------------------------------
 
 
+def _locked_for_staff_change(*, actor: User | None, user: User) -> tuple[User, User | None]:
+    """Lock the target's row, the actor's and every active admin's, in primary-key order, and
+    return the target and the actor as stored. accounts.staff's rules then read what is
+    locked: two changes at once (the last two admins demoting each other) are decided one
+    after the other, the second seeing the first. PostgreSQL re-reads a row it waited for,
+    so an admin demoted meanwhile drops out of the set. Inside the caller's transaction."""
+    ids = [user.pk] if actor is None else [user.pk, actor.pk]
+    rows = {
+        row.pk: row
+        for row in User.objects.select_for_update()
+        .filter(Q(pk__in=ids) | Q(role=Role.ADMIN, is_active=True))
+        .order_by("pk")
+    }
+    stored_actor = actor
+    if actor is not None and actor.pk in rows:
+        # A copy keeps what the request set on the actor (its MFA state); role and state are
+        # the row's.
+        stored_actor = copy.copy(actor)
+        stored_actor.role = rows[actor.pk].role
+        stored_actor.is_active = rows[actor.pk].is_active
+    return rows[user.pk], stored_actor
+
+
 def user_set_role(
     *, actor: User | None, user: User, role: Role | str, ip: str | None = None
 ) -> User:
     """Change a role; moderators get the Moderators group's admin permissions. Only an admin
-    changes a role, never their own, and never the last active admin's (accounts.staff)."""
+    changes a role, never their own, and never the last active admin's (accounts.staff),
+    decided on the locked rows (`_locked_for_staff_change`). A refusal is audited after the
+    transaction, so that its record stays."""
     role = Role(role)
-    old = User.objects.filter(pk=user.pk).values_list("role", flat=True).first()
-    if old is not None and old != role:
-        before = User.objects.get(pk=user.pk)  # the rule reads the account as stored
-        staff.act_check(actor=actor, target=before, change=staff.Change.ROLE, new_role=role, ip=ip)
+    problem = None
     with transaction.atomic():
-        user.role = role
-        user.save(update_fields=["role", "is_superuser", "updated_at"])
-        group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
-        if role == Role.MODERATOR:
-            user.groups.add(group)
-        else:
-            user.groups.remove(group)
+        before, stored_actor = _locked_for_staff_change(actor=actor, user=user)
+        old = before.role
         if old != role:
-            audit_record(
-                action=AuditAction.ROLE_CHANGE,
-                actor=actor,
-                target=user,
-                ip=ip,
-                metadata={"from": old, "to": role.value},
+            problem = staff.act_problem(
+                actor=stored_actor, target=before, change=staff.Change.ROLE, new_role=role
             )
+        if problem is None:
+            user.role = role
+            user.save(update_fields=["role", "is_superuser", "updated_at"])
+            group, _ = Group.objects.get_or_create(name=MODERATORS_GROUP)
+            if role == Role.MODERATOR:
+                user.groups.add(group)
+            else:
+                user.groups.remove(group)
+            if old != role:
+                audit_record(
+                    action=AuditAction.ROLE_CHANGE,
+                    actor=actor,
+                    target=user,
+                    ip=ip,
+                    metadata={"from": old, "to": role.value},
+                )
+    if problem is not None:
+        raise staff.refuse(problem, actor=actor, target=before, change=staff.Change.ROLE, ip=ip)
     return user
 
 
@@ -625,26 +657,35 @@ def user_set_approved(*, user: User, approved: bool) -> User:
 def user_set_active(
     *, actor: User | None, user: User, active: bool, reason: str = "", ip: str | None = None
 ) -> User:
-    """Suspend or reactivate.
+    """Suspend or reactivate, decided on the locked rows as `user_set_role` is. Every
+    suspension comes here: the admin's action and form, and a report resolved with a
+    suspension.
 
     Suspension revokes every refresh token of the account and closes its open WebSockets;
     access tokens stop working at once too, since authentication refuses inactive users.
+    Other apps react to the saved account: chat ends its calls, notifications forgets its
+    phones, matching drops it from every cached feed.
     """
-    if active and user.deleted_at is not None:
-        raise ApiError("This account was deleted by its member.", "account_deleted", 409)
     change = staff.Change.REACTIVATE if active else staff.Change.SUSPEND
-    staff.act_check(actor=actor, target=user, change=change, ip=ip)
+    problem = None
     with transaction.atomic():
-        user.is_active = active
-        user.save(update_fields=["is_active", "updated_at"])
-        if not active:
-            tokens_revoke_all(user=user)
-            events.send_to_user(user.pk, {"type": "session.revoked"})
-        audit_record(
-            action=AuditAction.REACTIVATION if active else AuditAction.SUSPENSION,
-            actor=actor,
-            target=user,
-            ip=ip,
-            metadata={"reason": reason} if reason else {},
-        )
+        before, stored_actor = _locked_for_staff_change(actor=actor, user=user)
+        if active and before.deleted_at is not None:
+            raise ApiError("This account was deleted by its member.", "account_deleted", 409)
+        problem = staff.act_problem(actor=stored_actor, target=before, change=change)
+        if problem is None:
+            user.is_active = active
+            user.save(update_fields=["is_active", "updated_at"])
+            if not active:
+                tokens_revoke_all(user=user)
+                events.send_to_user(user.pk, {"type": "session.revoked"})
+            audit_record(
+                action=AuditAction.REACTIVATION if active else AuditAction.SUSPENSION,
+                actor=actor,
+                target=user,
+                ip=ip,
+                metadata={"reason": reason} if reason else {},
+            )
+    if problem is not None:
+        raise staff.refuse(problem, actor=actor, target=before, change=change, ip=ip)
     return user

@@ -11,7 +11,8 @@ service that changes a member or a staff account.
 
 Every refusal writes an audit record (`AuditAction.DUTY_REFUSED`) naming the rule, the change
 and the target. Callers ask before they open a transaction, so that a refusal's record is not
-rolled back with the change it refused.
+rolled back with the change it refused; the role and state changes (accounts.services) ask
+again on the rows they lock, and audit a refusal once their transaction has closed.
 """
 
 from __future__ import annotations

@@ -70,8 +70,11 @@ class AppOriginValidator(OriginValidator):
 
 
 def origin_checked(application: Any) -> AppOriginValidator:
-    allowed = list(settings.CORS_ALLOWED_ORIGINS)
-    for host in settings.ALLOWED_HOSTS:
-        allowed.append(host if host == "*" else f"http://{host}")
-        allowed.append(host if host == "*" else f"https://{host}")
-    return AppOriginValidator(application, allowed)
+    """A CORS origin matches whole (scheme, host and port); an allowed host matches the
+    Origin's host alone, on any scheme and port, as in Channels' AllowedHostsOriginValidator
+    (patterns without a scheme): a page the server itself serves on
+    `http://127.0.0.1:8000` reaches its sockets."""
+    hosts = list(settings.ALLOWED_HOSTS)
+    if settings.DEBUG and not hosts:
+        hosts = ["localhost", "127.0.0.1", "[::1]"]  # Channels' and Django's DEBUG fallback
+    return AppOriginValidator(application, [*settings.CORS_ALLOWED_ORIGINS, *hosts])

@@ -15,8 +15,8 @@ from django.db.models import (
     BooleanField,
     Case,
     ExpressionWrapper,
+    F,
     IntegerField,
-    JSONField,
     Lookup,
     Q,
     Value,
@@ -46,10 +46,10 @@ assert sum(WEIGHTS.values()) == 50
 NEVER = Q(pk__isnull=True)  # a condition no row meets (a primary key is never NULL)
 
 
-@JSONField.register_lookup
 class HasItem(Lookup):
-    """`list_field__has_item=value`: the JSON array holds `value` (PostgreSQL's `@>`;
-    SQLite's json_each elsewhere)."""
+    """`HasItem(F("json_list"), value)`: the JSON array holds `value` (PostgreSQL's `@>`;
+    SQLite's json_each elsewhere). An expression, not a lookup registered on `JSONField`:
+    registering would add `__has_item` to every JSON column of every app."""
 
     lookup_name = "has_item"
     prepare_rhs = False
@@ -111,7 +111,7 @@ def mine(prefs: PartnerPreferences | None) -> list[Side]:
 def _their_list(name: str, column: str, mine_value: str | None) -> Side:
     column = f"preferences__{column}"
     opened = Q(**{column: []})
-    met = Q(**{f"{column}__has_item": mine_value}) if mine_value else NEVER
+    met = Q(HasItem(F(column), mine_value)) if mine_value else NEVER
     return Side(name, met, opened)
 
 

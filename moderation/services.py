@@ -14,7 +14,7 @@ from aurum.errors import ApiError
 from moderation import signals
 from moderation.models import Block, Report, ReportAction, ReportStatus
 from notifications.models import Kind
-from notifications.services import devices_forget, notify
+from notifications.services import notify
 from profiles import selectors as profile_selectors
 
 AUTO_FLAG_REPORTERS = 3
@@ -156,8 +156,9 @@ def resolution_check(
 def report_resolve(
     *, moderator: User, report: Report | None, action: str, notes: str, ip: str | None = None
 ) -> Report:
-    """Close a report: dismiss, warn the member, or suspend the account (which revokes its
-    tokens, closes its sockets and hides it everywhere). Audited; the reporter hears of it
+    """Close a report: dismiss, warn the member, or suspend the account
+    (`accounts.services.user_set_active`, as every suspension: its sessions end, its sockets
+    close, its phones are forgotten, it is hidden everywhere). Audited; the reporter hears of it
     notified, and so is the reported member when warned or suspended."""
     if report is None:
         raise _not_found()
@@ -182,7 +183,7 @@ def report_resolve(
             metadata={"report": str(locked.pk), "action": action.value, "reason": locked.reason},
         )
         if action == ReportAction.SUSPEND:
-            if locked.reported.is_active:
+            if locked.reported.is_active:  # the suspension the admin's action and form make
                 accounts_services.user_set_active(
                     actor=moderator,
                     user=locked.reported,
@@ -190,7 +191,6 @@ def report_resolve(
                     reason=f"report {locked.pk}: {locked.reason}",
                     ip=ip,
                 )
-            devices_forget(user=locked.reported)
         else:
             # A moderator has looked: the member is no longer held out of sight.
             Report.objects.filter(reported=locked.reported, status=ReportStatus.PENDING).update(

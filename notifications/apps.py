@@ -7,6 +7,7 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.privacy import register_member_data
-        from notifications import privacy
+        from notifications import privacy, receivers
 
         register_member_data("notifications", export=privacy.export, erase=privacy.erase)
+        receivers.connect()

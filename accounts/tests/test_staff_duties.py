@@ -3,7 +3,10 @@ change whose account, and every refusal audited."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from accounts import services
@@ -90,6 +93,64 @@ def test_an_admin_is_demoted_while_another_remains():
     services.user_set_role(actor=None, user=admin, role=Role.MODERATOR)
 
     assert User.objects.get(pk=admin.pk).role == Role.MODERATOR
+
+
+def _at_once(*calls) -> list[str]:
+    """Run each call in its own thread and connection, all released together; what each
+    ended in ("done" or the refusal's code), "done" first."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+
+    def go(call) -> None:
+        barrier.wait()
+        try:
+            call()
+            outcomes.append("done")
+        except ApiError as exc:
+            outcomes.append(str(exc.get_codes()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return sorted(outcomes, key=lambda outcome: outcome != "done")
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("change", "by", "refusal"),
+    [
+        ("demote", "each_other", "admin_only"),  # the second actor is no longer an admin
+        ("suspend", "each_other", "permission_denied"),  # nor active staff
+        ("demote", "manage_py", "last_admin"),
+        ("suspend", "manage_py", "last_admin"),
+    ],
+)
+def test_the_last_two_admins_changed_at_once_leave_one_admin(change, by, refusal):
+    """The rules read the rows as locked, not as read before the change: one of two changes
+    at once goes through, the other sees it (the actor's role and state, the admins left)."""
+    first, second = make_admin(), make_admin()
+
+    def act(actor: User, target: User):
+        def call() -> None:  # its own instances, as each request loads its own
+            who = User.objects.get(pk=actor.pk) if by == "each_other" else None
+            whom = User.objects.get(pk=target.pk)
+            if change == "demote":
+                services.user_set_role(actor=who, user=whom, role=Role.MODERATOR)
+            else:
+                services.user_set_active(actor=who, user=whom, active=False)
+
+        return call
+
+    outcomes = _at_once(act(first, second), act(second, first))
+
+    assert outcomes == ["done", refusal]
+    assert User.objects.filter(role=Role.ADMIN, is_active=True).count() == 1
+    assert AuditLog.objects.filter(action=AuditAction.DUTY_REFUSED).count() == 1
 
 
 def test_a_member_cannot_report_staff_and_the_attempt_is_recorded(client_for):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.testing import WebsocketCommunicator
 
 from accounts.services import tokens_issue
 from accounts.tests.factories import UserFactory
 from aurum.asgi import application
+from aurum.ws import origin_checked
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -116,3 +118,49 @@ async def test_bad_frames_get_an_error_frame():
         "detail": "Unknown frame type: 'teleport'.",
     }
     await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "origin", [b"http://127.0.0.1:8000", b"http://localhost:5173", b"https://[::1]:8443"]
+)
+async def test_a_page_the_server_serves_on_any_port_connects(origin):
+    token = await member_token()
+    ws = communicator(f"?token={token}", origin=origin)
+
+    connected, _ = await ws.connect()
+
+    assert connected
+    await ws.disconnect()
+
+
+class Accepting(AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        await self.accept()
+
+
+@pytest.mark.parametrize(
+    ("origin", "connects"),
+    [
+        (b"https://app.aurum.example", True),  # a CORS origin, whole
+        (b"https://app.aurum.example:8443", False),  # not that origin: another port
+        (b"http://app.aurum.example", False),  # nor another scheme
+        (b"https://api.aurum.example:8443", True),  # an allowed host, on any port
+        (b"https://eu.api.aurum.example", True),  # or a subdomain of a ".host" entry
+        (b"https://api.aurum.example.evil.example", False),
+        (b"https://evil.example", False),
+        (b"null", False),  # a sandboxed page or a file
+    ],
+)
+async def test_origins_match_cors_origins_whole_and_allowed_hosts_by_host(
+    settings, origin, connects
+):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.aurum.example"]
+    settings.ALLOWED_HOSTS = ["api.aurum.example", ".api.aurum.example"]
+    app = origin_checked(Accepting.as_asgi())
+    ws = WebsocketCommunicator(app, "/ws/chat", headers=[(b"origin", origin)])
+
+    connected, _ = await ws.connect()
+
+    assert connected is connects
+    if connected:
+        await ws.disconnect()

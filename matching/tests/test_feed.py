@@ -299,3 +299,21 @@ def test_a_report_that_hides_no_one_keeps_every_cached_feed(
 
     with django_assert_num_queries(1):
         assert len(cards(client.get(FEED))) == 1
+
+
+def test_the_list_match_adds_no_lookup_to_other_apps_json_columns():
+    """`scoring.HasItem` is matching's expression, not a lookup on every `JSONField`: another
+    app's JSON column still reads `__has_item` as a key, as Django does for any unknown
+    name."""
+    from django.db.models import JSONField
+
+    from accounts.models import AuditLog
+    from accounts.services import audit_record
+
+    keyed = audit_record(action="login_success", metadata={"has_item": "x"})
+    audit_record(action="login_success", metadata={"note": "x"})
+
+    found = set(AuditLog.objects.filter(metadata__has_item="x").values_list("pk", flat=True))
+
+    assert found == {keyed.pk}
+    assert "has_item" not in JSONField.get_lookups()

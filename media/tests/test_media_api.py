@@ -290,6 +290,39 @@ def test_photo_queue_in_admin_shows_thumbnails_and_approves(client, client_for):
     assert Notification.objects.get(recipient=member.user).kind == "photo_approved"
 
 
+@pytest.mark.parametrize("select_across", ["0", "1"])
+@pytest.mark.parametrize(
+    ("action", "said", "status"),
+    [("approve", "Approved", "approved"), ("reject", "Rejected", "rejected")],
+)
+def test_bulk_review_of_the_pending_queue_says_how_many_it_decided(
+    client, client_for, select_across, action, said, status
+):
+    """Filtered to "Pending review", the decided photos leave the filter as they are decided:
+    the message counts what was decided, not what the filter still holds afterwards."""
+    from django.urls import reverse
+
+    for _ in range(3):
+        member = make_member()
+        upload(client_for(member.user), images.jpeg())
+    client.force_login(make_moderator())
+    pending = reverse("admin:media_photo_changelist") + "?status__exact=pending"
+
+    response = client.post(
+        pending,
+        {
+            "action": action,
+            "select_across": select_across,
+            "index": "0",
+            "_selected_action": [photo.pk for photo in Photo.objects.all()],
+        },
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [f"{said} 3 photo(s)."]
+    assert set(Photo.objects.values_list("status", flat=True)) == {status}
+
+
 def test_ensure_bucket_creates_a_missing_bucket(s3_storage, settings):
     from io import StringIO
 
