@@ -22,6 +22,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts import selectors
 from accounts.audit import audit_record
 from accounts.models import AuditAction, AuditLog, OneTimeCode, User
+from accounts.signals import account_closed
 from aurum import events
 
 DELETED_NAME = "Deleted member"
@@ -106,6 +107,7 @@ def member_erase(user: User) -> None:
         user.admin_approved = False
         user.deleted_at = timezone.now()
         user.save()
+        account_closed.send(sender=User, user=user, why="deleted")
         AuditLog.objects.filter(actor=user).forget_addresses()
         audit_record(
             action=AuditAction.ACCOUNT_DELETED,

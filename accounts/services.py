@@ -41,7 +41,7 @@ from accounts.models import (
 )
 from accounts.phone import looks_like_email
 from accounts.senders import dispatch, get_sender
-from accounts.signals import session_activity
+from accounts.signals import account_closed, session_activity
 from aurum import events
 from aurum.errors import ApiError
 
@@ -663,8 +663,8 @@ def user_set_active(
 
     Suspension revokes every refresh token of the account and closes its open WebSockets;
     access tokens stop working at once too, since authentication refuses inactive users.
-    Other apps react to the saved account: chat ends its calls, notifications forgets its
-    phones, matching drops it from every cached feed.
+    Other apps hear `account_closed`: chat ends its calls, notifications forgets its phones;
+    matching drops the account from every cached feed as it sees it saved.
     """
     change = staff.Change.REACTIVATE if active else staff.Change.SUSPEND
     problem = None
@@ -677,6 +677,7 @@ def user_set_active(
             user.is_active = active
             user.save(update_fields=["is_active", "updated_at"])
             if not active:
+                account_closed.send(sender=User, user=user, why="suspended")
                 tokens_revoke_all(user=user)
                 events.send_to_user(user.pk, {"type": "session.revoked"})
             audit_record(

@@ -5,34 +5,33 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
-
 from accounts.models import User
+from accounts.signals import account_closed
 from aurum import events
 from chat import services
 from matching.signals import interest_accepted
 from moderation.models import Block
+from moderation.signals import block_created
 
 
 def _interest_accepted(sender: Any, interest: Any, **kwargs: Any) -> None:
     services.conversation_open(interest.sender_id, interest.receiver_id)
 
 
-def _block_saved(sender: Any, instance: Block, created: bool, **kwargs: Any) -> None:
-    if created:
-        services.calls_end_for(
-            user_ids=[instance.blocker_id, instance.blocked_id], reason="blocked", between=True
-        )
+def _block_created(sender: Any, block: Block, **kwargs: Any) -> None:
+    services.calls_end_for(
+        user_ids=[block.blocker_id, block.blocked_id], reason="blocked", between=True
+    )
 
 
-def _user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
-        services.calls_end_for(user_ids=[instance.pk], reason="suspended")
-        events.send_to_group(services.calls_group(instance.pk), {"type": "session.revoked"})
+def _account_closed(sender: Any, user: User, why: str, **kwargs: Any) -> None:
+    # A deleted account's calls end as a suspended one's: the other member hears the same.
+    services.calls_end_for(user_ids=[user.pk], reason="suspended")
+    events.send_to_group(services.calls_group(user.pk), {"type": "session.revoked"})
 
 
 def connect() -> None:
     uid = "chat.receivers"
     interest_accepted.connect(_interest_accepted, dispatch_uid=f"{uid}.interest")
-    post_save.connect(_block_saved, sender=Block, dispatch_uid=f"{uid}.block")
-    post_save.connect(_user_saved, sender=User, dispatch_uid=f"{uid}.user")
+    block_created.connect(_block_created, dispatch_uid=f"{uid}.block")
+    account_closed.connect(_account_closed, dispatch_uid=f"{uid}.closed")

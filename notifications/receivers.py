@@ -1,21 +1,18 @@
-"""What notifications does when other apps' facts change: a suspended account's phones are
-forgotten, whichever way staff suspended it (`accounts.services.user_set_active` saves the
-account, as chat's and matching's receivers of a suspension see it too)."""
+"""What notifications does when other apps' facts change: a closed account's phones are
+forgotten, whether staff suspended it or its member deleted it (`accounts.signals`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_save
-
 from accounts.models import User
+from accounts.signals import account_closed
 from notifications import services
 
 
-def _user_saved(sender: Any, instance: User, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
-        services.devices_forget(user=instance)  # no push reaches a closed account's phones
+def _account_closed(sender: Any, user: User, why: str, **kwargs: Any) -> None:
+    services.devices_forget(user=user)  # no push reaches a closed account's phones
 
 
 def connect() -> None:
-    post_save.connect(_user_saved, sender=User, dispatch_uid="notifications.receivers.user")
+    account_closed.connect(_account_closed, dispatch_uid="notifications.receivers.closed")
