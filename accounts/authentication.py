@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.core.cache import cache
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework.request import Request
@@ -89,3 +91,15 @@ class TokenAuthenticationScheme(SimpleJWTScheme):
     """The schema's security scheme: the Bearer JWT of simplejwt's, which this extends."""
 
     target_class = "accounts.authentication.TokenAuthentication"
+
+
+@database_sync_to_async
+def user_for_socket_token(raw_token: str) -> tuple[Any, int | None]:
+    """The token's active user and its expiry (a Unix time), or an anonymous user. A token
+    of a revoked session counts as none."""
+    found = user_for_access_token(raw_token)
+    if found is None:
+        return AnonymousUser(), None
+    user, token = found
+    user.session_id = token.get("sid")  # an ended session closes its sockets (session.revoked)
+    return user, int(token["exp"])

@@ -5,43 +5,12 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 
-WS_UNAUTHORIZED = 4401
-# The member has CHAT_MAX_SOCKETS sockets open already (as HTTP's 429): close one, or retry.
-WS_TOO_MANY_CONNECTIONS = 4429
-
-
-@database_sync_to_async
-def user_for_token(raw_token: str) -> tuple[Any, int | None]:
-    """The token's active user and its expiry (a Unix time), or an anonymous user. A token
-    of a revoked session counts as none."""
-    from accounts.authentication import user_for_access_token
-
-    found = user_for_access_token(raw_token)
-    if found is None:
-        return AnonymousUser(), None
-    user, token = found
-    user.session_id = token.get("sid")  # an ended session closes its sockets (session.revoked)
-    return user, int(token["exp"])
-
-
-class DatabaseOffLoop:
-    """For consumers whose handlers reach the database only through `database_sync_to_async`
-    (which closes stale connections itself, in the thread that uses them): Channels' own
-    `dispatch` also closes them before *every* frame and event, a hop to the shared sync
-    thread and back each time, which under chat load cost more than the frame itself."""
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+from accounts.authentication import user_for_socket_token
 
 
 class JwtQueryAuthMiddleware(BaseMiddleware):
@@ -54,7 +23,7 @@ class JwtQueryAuthMiddleware(BaseMiddleware):
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         query = parse_qs(scope.get("query_string", b"").decode("latin1"))
         raw = (query.get("token") or [""])[0]
-        user, expires = await user_for_token(raw) if raw else (AnonymousUser(), None)
+        user, expires = await user_for_socket_token(raw) if raw else (AnonymousUser(), None)
         scope = dict(scope, user=user, token_expires=expires)
         return await super().__call__(scope, receive, send)
 

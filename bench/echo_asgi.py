@@ -18,7 +18,7 @@ from django.urls import path
 
 django_asgi_app = get_asgi_application()
 
-from aurum.ws import DatabaseOffLoop  # noqa: E402  (after the apps are loaded)
+from aurum.sockets import DatabaseOffLoop  # noqa: E402  (after the apps are loaded)
 
 
 class Echo(DatabaseOffLoop, AsyncWebsocketConsumer):  # dispatched as chat's consumers are

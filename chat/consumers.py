@@ -27,10 +27,11 @@ from django_ratelimit.exceptions import Ratelimited
 from rest_framework import serializers as drf
 from rest_framework.exceptions import APIException
 
+from accounts.authentication import user_for_socket_token
 from accounts.models import User
 from aurum.errors import ApiError
 from aurum.events import user_group
-from aurum.ws import WS_TOO_MANY_CONNECTIONS, WS_UNAUTHORIZED, DatabaseOffLoop, user_for_token
+from aurum.sockets import WS_TOO_MANY_CONNECTIONS, WS_UNAUTHORIZED, DatabaseOffLoop
 from chat import serializers, services
 from chat.models import ConnectionKind
 
@@ -288,7 +289,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     async def renew(self, raw: Any) -> None:
         """`auth {token}`: a fresh access token of the same member moves the socket's expiry,
         so a long call or chat outlives the token it connected with."""
-        user, expires = await user_for_token(raw) if isinstance(raw, str) else (None, None)
+        user, expires = await user_for_socket_token(raw) if isinstance(raw, str) else (None, None)
         if expires is None or getattr(user, "pk", None) != self.user.pk:
             await self.send_json(_error("invalid_token", "That token is not valid for you."))
             return

@@ -13,7 +13,7 @@ from accounts.models import CodePurpose
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.test_mfa import code_after_last, code_for
 from aurum.asgi import application
-from aurum.ws import WS_UNAUTHORIZED
+from aurum.sockets import WS_UNAUTHORIZED
 
 pytestmark = pytest.mark.django_db
 
