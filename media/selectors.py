@@ -3,12 +3,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from accounts.models import User
 from aurum.permissions import has_staff_powers
 from media.models import Photo, PhotoStatus
-from profiles.selectors import can_see_photos
+from media.signing import photo_url, signed_url
+from profiles.selectors import can_see_photos, photos_open_to
 
 
 def photo_by_id(*, value: str) -> Photo | None:
@@ -63,3 +64,45 @@ def photo_url_is_current(*, photo_id: uuid.UUID, version: int, key: str) -> bool
 
 def has_photos(*, owner_id: object) -> bool:
     return Photo.objects.filter(owner_id=owner_id).exists()
+
+
+# The photo's parts of profiles' cards, galleries and filters (connected in media.receivers).
+
+
+def card_photos(viewer: Any, profiles: list[Any], visible: bool) -> dict[object, dict[str, str]]:
+    """Each card's first approved photo under the photo rule, for a whole list."""
+    allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
+    pending_too = allowed if has_staff_powers(viewer) else allowed & {viewer.pk}
+    keys = primary_keys_of(list(allowed), pending_too=pending_too)
+    return {
+        owner_id: {
+            "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
+            "medium_url": signed_url(medium, photo_id=photo_id, version=version),
+        }
+        for owner_id, (photo_id, version, tiny, medium) in keys.items()
+    }
+
+
+def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
+    """The photos of `profile` that `viewer` may see, with their URLs and review state."""
+    return [
+        {
+            "tiny_url": photo_url(photo, photo.tiny_key),
+            "medium_url": photo_url(photo, photo.medium_key),
+            "status": photo.status,
+        }
+        for photo in photos_for(
+            viewer=viewer, owner=profile.user, visibility=profile.photo_visibility
+        )
+    ]
+
+
+def with_photo(profiles: Any) -> Any:
+    """Search's `with_photo`: an approved photo every member may see."""
+    approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
+    return profiles.filter(Exists(approved), photo_visibility="all_members")
+
+
+def photo_complete(profile: Any) -> bool:
+    """The profile's "photo" completion step."""
+    return has_photos(owner_id=profile.pk)
