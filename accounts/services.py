@@ -591,11 +591,14 @@ def _locked_for_staff_change(*, actor: User | None, user: User) -> tuple[User, U
     return the target and the actor as stored. accounts.staff's rules then read what is
     locked: two changes at once (the last two admins demoting each other) are decided one
     after the other, the second seeing the first. PostgreSQL re-reads a row it waited for,
-    so an admin demoted meanwhile drops out of the set. Inside the caller's transaction."""
+    so an admin demoted meanwhile drops out of the set. Inside the caller's transaction.
+
+    NO KEY UPDATE, as the change writes no key: rows that point at these accounts (a
+    notification, an audit record, a message) may still be written meanwhile."""
     ids = [user.pk] if actor is None else [user.pk, actor.pk]
     rows = {
         row.pk: row
-        for row in User.objects.select_for_update()
+        for row in User.objects.select_for_update(no_key=True)
         .filter(Q(pk__in=ids) | Q(role=Role.ADMIN, is_active=True))
         .order_by("pk")
     }
