@@ -57,6 +57,7 @@ async def test_missing_or_bad_token_closes_with_4401(query):
 
     assert connected  # accepted only to carry the close code the apps act on
     assert closing == {"type": "websocket.close", "code": 4401}
+    await ws.disconnect()  # ends the consumer: a test leaves nothing on the layer or pool
 
 
 async def test_refresh_token_is_not_accepted():
@@ -67,6 +68,7 @@ async def test_refresh_token_is_not_accepted():
     await ws.connect()
 
     assert await ws.receive_output() == {"type": "websocket.close", "code": 4401}
+    await ws.disconnect()
 
 
 async def test_suspended_member_is_refused():
@@ -76,6 +78,7 @@ async def test_suspended_member_is_refused():
     await ws.connect()
 
     assert (await ws.receive_output())["code"] == 4401
+    await ws.disconnect()
 
 
 async def test_foreign_origin_is_refused():
@@ -85,6 +88,7 @@ async def test_foreign_origin_is_refused():
     connected, _ = await ws.connect()
 
     assert not connected
+    await ws.disconnect()
 
 
 async def test_suspension_closes_the_members_open_sockets():
@@ -99,6 +103,8 @@ async def test_suspension_closes_the_members_open_sockets():
 
     assert await phone.receive_output() == {"type": "websocket.close", "code": 4401}
     assert await tablet.receive_output() == {"type": "websocket.close", "code": 4401}
+    await phone.disconnect()
+    await tablet.disconnect()
 
 
 async def test_bad_frames_get_an_error_frame():
