@@ -66,9 +66,7 @@ class PhotoAdmin(admin.ModelAdmin):
 
     @admin.display(description="Preview")
     def preview(self, obj: Photo) -> str:
-        return format_html(
-            '<img src="{}" style="max-width: 400px" alt="">', photo_url(obj, obj.medium_key)
-        )
+        return format_html('<img src="{}" width="400" alt="">', photo_url(obj, obj.medium_key))
 
     @admin.display(description="Member", ordering="owner__profile_code")
     def owner_code(self, obj: Photo) -> str:

@@ -257,7 +257,7 @@ def last_seen_hidden_among(*, viewer: User, owner_ids: list[Any]) -> set[Any]:
     """Those of `owner_ids` whose last activity `viewer` may not see even as a bucket, in one
     query (none when it cannot matter: staff, the viewer's own card, no rule)."""
     ids = [pk for pk in owner_ids if pk != viewer.pk]
-    if not ids or not _last_seen_rule or getattr(viewer, "is_staff", False):
+    if not ids or not _last_seen_rule or has_staff_powers(viewer):
         return set()
     rows = Profile.objects.filter(_last_seen_rule[0](), pk__in=ids).values_list("pk", flat=True)
     return set(rows)
@@ -290,7 +290,7 @@ def last_active_shown(
     """What `viewer` may know of when the owner was last active, as (exact time, bucket): the
     member themself and staff get both; others only the bucket, and nothing when the owner
     hides their last seen (`hidden`, from `hides_last_seen`). Pure: cards call it per row."""
-    if viewer.pk == owner_id or getattr(viewer, "is_staff", False):
+    if viewer.pk == owner_id or has_staff_powers(viewer):  # staff with the MFA they need
         return moment, activity_bucket(moment, today)
     if hidden:
         return None, None

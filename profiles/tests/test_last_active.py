@@ -119,3 +119,21 @@ def test_buckets_are_local_calendar_days(days_ago, bucket):
 
     assert selectors.activity_bucket(late, today) == selectors.activity_bucket(early, today)
     assert selectors.activity_bucket(late, today) == bucket
+
+
+def test_staff_without_the_mfa_they_need_see_only_the_bucket(settings, owner):
+    # Exact times are a staff power, and staff powers need staff MFA where it is required.
+    settings.AURUM_ADMIN_REQUIRE_MFA = True
+    staff = make_moderator()
+    today = timezone.localdate()
+
+    without = selectors.last_active_shown(
+        viewer=staff, owner_id=owner.pk, moment=owner.last_active_at, hidden=False, today=today
+    )
+    staff.is_verified = lambda: True  # as django-otp marks a request verified by a code
+    verified = selectors.last_active_shown(
+        viewer=staff, owner_id=owner.pk, moment=owner.last_active_at, hidden=False, today=today
+    )
+
+    assert without == (None, selectors.Activity.THIS_WEEK)
+    assert verified == (owner.last_active_at, selectors.Activity.THIS_WEEK)
