@@ -15,14 +15,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.html import format_html
-from rest_framework.exceptions import APIException, ValidationError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
 from accounts import services, staff
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.phone import InvalidPhone, normalize_phone
-from aurum.admin_mixins import ReadOnlyAdminMixin
-from aurum.errors import ApiError
+from aurum.admin_mixins import ReadOnlyAdminMixin, refusal_form_error, refusal_message
+from aurum.errors import DomainError
 from aurum.net import client_ip
 
 
@@ -87,8 +86,8 @@ class UserChangeAdminForm(forms.ModelForm):
                     new_role=new_role,
                     ip=self.ip,  # type: ignore[attr-defined]
                 )
-            except ApiError as exc:
-                raise forms.ValidationError(str(exc.detail)) from exc
+            except DomainError as exc:
+                raise refusal_form_error(exc) from exc
         return data
 
 
@@ -177,8 +176,8 @@ class UserAdmin(DjangoUserAdmin):
                 services.user_set_role(actor=request.user, user=obj, role=role, ip=ip)
             if active != before.is_active:
                 services.user_set_active(actor=request.user, user=obj, active=active, ip=ip)
-        except (APIException, ValidationError) as exc:
-            messages.error(request, f"Not saved: {exc.detail}")
+        except DomainError as exc:
+            messages.error(request, f"Not saved: {refusal_message(exc)}")
             raise
 
     def user_change_password(
@@ -198,7 +197,7 @@ class UserAdmin(DjangoUserAdmin):
                         change=staff.Change.PASSWORD,
                         ip=client_ip(request),
                     )
-                self.message_user(request, str(problem.detail), messages.ERROR)
+                self.message_user(request, refusal_message(problem), messages.ERROR)
                 return HttpResponseRedirect("../")
         response = super().user_change_password(request, id, form_url)
         if request.method == "POST" and response.status_code == 302:
@@ -220,8 +219,8 @@ class UserAdmin(DjangoUserAdmin):
                     ip=client_ip(request),
                 )
                 done += 1
-            except ApiError as exc:
-                refused.append(f"{user.profile_code}: {exc.detail}")
+            except DomainError as exc:
+                refused.append(refusal_message(exc, user.profile_code))
         self.message_user(request, f"Suspended {done}.", messages.SUCCESS)
         for line in refused:
             self.message_user(request, f"Not suspended, {line}", messages.WARNING)
@@ -238,7 +237,7 @@ class UserAdmin(DjangoUserAdmin):
                     reason="admin",
                     ip=client_ip(request),
                 )
-            except APIException:
+            except DomainError:
                 refused += 1
         self.message_user(request, "Reactivated.", messages.SUCCESS)
         if refused:

@@ -20,7 +20,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
-from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import TokenBackendError, TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.state import token_backend
@@ -43,7 +42,7 @@ from accounts.phone import looks_like_email
 from accounts.senders import dispatch, get_sender
 from accounts.signals import account_closed, session_activity
 from aurum import events
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Forbidden, Invalid, Unauthenticated
 
 __all__ = ["SESSION_CLAIM", "TokenPair", "audit_record"]
 
@@ -76,7 +75,7 @@ def user_register(
     email = email.lower() if email else None
     user = User(email=email, phone=phone or None, first_name=first_name, last_name=last_name)
     if errors := _password_errors(password, user):
-        raise serializers.ValidationError({"password": errors})
+        raise Invalid(fields={"password": errors})
     _ensure_identifiers_free(email=email, phone=phone)
     user.set_password(password)
     try:
@@ -85,17 +84,18 @@ def user_register(
             if audit:
                 audit_record(action=AuditAction.REGISTER, actor=user, target=user, ip=ip)
     except IntegrityError as exc:
-        raise ApiError(
-            "An account with this email or phone already exists.", "duplicate", 409
+        raise Conflict(
+            "An account with this email or phone already exists.",
+            "duplicate",
         ) from exc
     return user
 
 
 def _ensure_identifiers_free(*, email: str | None, phone: str | None) -> None:
     if email and User.objects.filter(email=email).exists():
-        raise ApiError("An account with this email already exists.", "duplicate_email", 409)
+        raise Conflict("An account with this email already exists.", "duplicate_email")
     if phone and User.objects.filter(phone=phone).exists():
-        raise ApiError("An account with this phone already exists.", "duplicate_phone", 409)
+        raise Conflict("An account with this phone already exists.", "duplicate_phone")
 
 
 # --- Tokens -----------------------------------------------------------------------------------
@@ -128,8 +128,8 @@ def tokens_issue(
     return TokenPair(access_token=str(refresh.access_token), refresh_token=str(refresh))
 
 
-def _invalid_refresh() -> ApiError:
-    return ApiError("Refresh token is invalid or expired.", "token_not_valid", 401)
+def _invalid_refresh() -> DomainError:
+    return Unauthenticated("Refresh token is invalid or expired.", "token_not_valid")
 
 
 def _load_refresh(raw: str) -> RefreshToken:
@@ -261,15 +261,15 @@ def _check_mfa(*, user: User, mfa_code: str | None) -> bool:
     if device is None:
         return False
     if not mfa_code:
-        raise ApiError("This account needs its authenticator code.", "mfa_required", 401)
+        raise Unauthenticated("This account needs its authenticator code.", "mfa_required")
     # django-otp refuses a code already used and slows down repeated failures.
     if not device.verify_token(mfa_code):
-        raise ApiError("The authenticator code is not valid.", "mfa_invalid", 401)
+        raise Unauthenticated("The authenticator code is not valid.", "mfa_invalid")
     return True
 
 
-def _invalid_credentials() -> ApiError:
-    return ApiError("Invalid credentials.", "invalid_credentials", 401)
+def _invalid_credentials() -> DomainError:
+    return Unauthenticated("Invalid credentials.", "invalid_credentials")
 
 
 def _login_failure(*, user: User | None, ip: str | None, reason: Any) -> None:
@@ -301,11 +301,11 @@ def _check_active_and_mfa(
     Returns the session's methods (`amr`): the first factor, and "otp" after a TOTP code."""
     if not user.is_active:
         _login_failure(user=user, ip=ip, reason="inactive")
-        raise ApiError("This account is suspended or closed.", "account_disabled", 403)
+        raise Forbidden("This account is suspended or closed.", "account_disabled")
     try:
         used = _check_mfa(user=user, mfa_code=mfa_code)
-    except ApiError as exc:
-        _login_failure(user=user, ip=ip, reason=exc.get_codes())
+    except DomainError as exc:
+        _login_failure(user=user, ip=ip, reason=exc.code)
         raise
     return [first, MFA_METHOD] if used else [first]
 
@@ -434,8 +434,8 @@ def otp_verify(
     return user, _session_start(user=user, ip=ip, action=AuditAction.OTP_LOGIN, methods=methods)
 
 
-def _invalid_otp() -> ApiError:
-    return ApiError("The code is wrong, used or expired.", "otp_invalid", 401)
+def _invalid_otp() -> DomainError:
+    return Unauthenticated("The code is wrong, used or expired.", "otp_invalid")
 
 
 # --- Passwords --------------------------------------------------------------------------------
@@ -463,12 +463,12 @@ def password_reset_confirm(
     if user is not None and user.is_active:
         checked = code_check(user=user, purpose=CodePurpose.PASSWORD_RESET, code=code)
     if user is None or checked is None:
-        raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
+        raise Invalid("The code is wrong, used or expired.", "code_invalid")
     if errors := _password_errors(new_password, user):
-        raise serializers.ValidationError({"new_password": errors})
+        raise Invalid(fields={"new_password": errors})
     with transaction.atomic():
         if not code_consume(code=checked):
-            raise ApiError("The code is wrong, used or expired.", "code_invalid", 400)
+            raise Invalid("The code is wrong, used or expired.", "code_invalid")
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
         tokens_revoke_all(user=user)
@@ -486,9 +486,9 @@ def password_change(
 ) -> None:
     """Change the password; every other session's refresh token stops working."""
     if not user.check_password(old_password):
-        raise serializers.ValidationError({"old_password": ["The current password is wrong."]})
+        raise Invalid(fields={"old_password": ["The current password is wrong."]})
     if errors := _password_errors(new_password, user):
-        raise serializers.ValidationError({"new_password": errors})
+        raise Invalid(fields={"new_password": errors})
     with transaction.atomic():
         user.set_password(new_password)
         user.save(update_fields=["password", "updated_at"])
@@ -502,7 +502,7 @@ def reauthenticate(*, user: User, password: str, mfa_code: str | None = None) ->
     export the member's data, delete the account): the password, and the authenticator code
     when MFA is on. Callers rate-limit the guesses per account."""
     if not user.check_password(password):
-        raise serializers.ValidationError({"password": ["The password is wrong."]})
+        raise Invalid(fields={"password": ["The password is wrong."]})
     _check_mfa(user=user, mfa_code=mfa_code)
 
 
@@ -510,7 +510,7 @@ def account_delete(*, user: User, password: str, mfa_code: str | None = None) ->
     """The member deletes their account (`accounts.privacy.member_erase`), having proved it is
     them (`reauthenticate`). Staff accounts are closed by an admin instead."""
     if user.is_staff:
-        raise ApiError("Staff accounts are closed by an admin.", "staff_account", 403)
+        raise Forbidden("Staff accounts are closed by an admin.", "staff_account")
     reauthenticate(user=user, password=password, mfa_code=mfa_code)
     privacy.member_erase(user)
 
@@ -521,7 +521,7 @@ def account_export(*, user: User, password: str, mfa_code: str | None = None) ->
     return privacy.member_export(user)
 
 
-def password_set_by_staff_problem(*, actor: User, user: User) -> ApiError | None:
+def password_set_by_staff_problem(*, actor: User, user: User) -> DomainError | None:
     """Asked before an admin's form sets someone's password (accounts.staff's rule)."""
     return staff.act_problem(actor=actor, target=user, change=staff.Change.PASSWORD)
 
@@ -545,7 +545,7 @@ def password_set_by_staff(*, actor: User, user: User, ip: str | None = None) -> 
 def mfa_start(*, user: User) -> TOTPDevice:
     """A new unconfirmed TOTP device (replacing any earlier unconfirmed one)."""
     if selectors.mfa_enabled(user=user):
-        raise ApiError("MFA is already on. Turn it off first.", "mfa_already_enabled", 409)
+        raise Conflict("MFA is already on. Turn it off first.", "mfa_already_enabled")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user, confirmed=False).delete()
         return TOTPDevice.objects.create(user=user, name="Aurum", confirmed=False)
@@ -556,14 +556,14 @@ def mfa_confirm(*, user: User, code: str, password: str, ip: str | None = None) 
     device's code. No session ends: ending them let a thief with a token lock the member out;
     a member who suspects one changes the password, which ends the others."""
     if selectors.mfa_enabled(user=user):
-        raise ApiError("MFA is already on.", "mfa_already_enabled", 409)
+        raise Conflict("MFA is already on.", "mfa_already_enabled")
     if not user.check_password(password):
-        raise serializers.ValidationError({"password": ["The password is wrong."]})
+        raise Invalid(fields={"password": ["The password is wrong."]})
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-pk").first()
     if device is None:
-        raise ApiError("Start with GET mfa/qrcode.", "mfa_not_started", 400)
+        raise Invalid("Start with GET mfa/qrcode.", "mfa_not_started")
     if not device.verify_token(code):
-        raise ApiError("The authenticator code is not valid.", "mfa_invalid", 400)
+        raise Invalid("The authenticator code is not valid.", "mfa_invalid")
     with transaction.atomic():
         device.confirmed = True
         device.save(update_fields=["confirmed"])
@@ -573,11 +573,11 @@ def mfa_confirm(*, user: User, code: str, password: str, ip: str | None = None) 
 def mfa_disable(*, user: User, code: str, password: str, ip: str | None = None) -> None:
     device = selectors.confirmed_totp_device(user=user)
     if device is None:
-        raise ApiError("MFA is not on.", "mfa_not_enabled", 400)
+        raise Invalid("MFA is not on.", "mfa_not_enabled")
     if not user.check_password(password):
-        raise ApiError("The password is wrong.", "invalid_password", 400)
+        raise Invalid("The password is wrong.", "invalid_password")
     if not device.verify_token(code):
-        raise ApiError("The authenticator code is not valid.", "mfa_invalid", 400)
+        raise Invalid("The authenticator code is not valid.", "mfa_invalid")
     with transaction.atomic():
         TOTPDevice.objects.filter(user=user).delete()
         audit_record(action=AuditAction.MFA_DISABLED, actor=user, target=user, ip=ip)
@@ -674,7 +674,7 @@ def user_set_active(
     with transaction.atomic():
         before, stored_actor = _locked_for_staff_change(actor=actor, user=user)
         if active and before.deleted_at is not None:
-            raise ApiError("This account was deleted by its member.", "account_deleted", 409)
+            raise Conflict("This account was deleted by its member.", "account_deleted")
         problem = staff.act_problem(actor=stored_actor, target=before, change=change)
         if problem is None:
             user.is_active = active

@@ -22,7 +22,7 @@ from typing import Any
 
 from accounts.audit import audit_record
 from accounts.models import AuditAction, Role, User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Forbidden
 from aurum.permissions import staff_mfa_missing
 
 
@@ -72,14 +72,13 @@ def refusal_label(metadata: dict[str, Any]) -> str:
     return f"Refused to {CHANGE_LABELS.get(change, change)}: {RULE_LABELS.get(rule, rule)}"
 
 
-def mfa_problem(actor: User) -> ApiError | None:
+def mfa_problem(actor: User) -> DomainError | None:
     """Staff powers without the MFA the settings require: the code the API and admin share."""
     if staff_mfa_missing(actor):
-        return ApiError(
+        return Forbidden(
             "Staff sign in with their authenticator code to use staff powers: log in again "
             "with mfa_code.",
             "mfa_required_for_staff",
-            403,
         )
     return None
 
@@ -92,62 +91,64 @@ def _is_last_active_admin(user: User) -> bool:
 
 def act_problem(
     *, actor: User | None, target: User, change: Change, new_role: str | None = None
-) -> ApiError | None:
+) -> DomainError | None:
     """Why `actor` may not make `change` to `target`, or None. `actor=None` is the system
     (`manage.py`, migrations, the demo seed), which only the last-admin rule binds."""
     if actor is not None and (problem := _actor_problem(actor, target, change)):
         return problem
     demoted = change == Change.ROLE and new_role != Role.ADMIN
     if (change == Change.SUSPEND or demoted) and _is_last_active_admin(target):
-        return ApiError(
-            "This is the last active admin: appoint another admin first.", "last_admin", 409
+        return Conflict(
+            "This is the last active admin: appoint another admin first.",
+            "last_admin",
         )
     return None
 
 
-def _actor_problem(actor: User, target: User, change: Change) -> ApiError | None:
+def _actor_problem(actor: User, target: User, change: Change) -> DomainError | None:
     if not actor.is_staff or not actor.is_active:
-        return ApiError("Staff only.", "permission_denied", 403)
+        return Forbidden("Staff only.", "permission_denied")
     if problem := mfa_problem(actor):
         return problem
     if change in {Change.ROLE, Change.PASSWORD} and actor.role != Role.ADMIN:
         # Roles and passwords are an admin's, members' included.
-        return ApiError("Only an admin changes roles and passwords.", "admin_only", 403)
+        return Forbidden("Only an admin changes roles and passwords.", "admin_only")
     if target.pk == actor.pk:
-        return ApiError("Nobody uses staff powers on their own account.", "own_account", 403)
+        return Forbidden("Nobody uses staff powers on their own account.", "own_account")
     if target.is_staff and actor.role != Role.ADMIN:
-        return ApiError("Moderators act on members only.", "staff_target", 403)
+        return Forbidden("Moderators act on members only.", "staff_target")
     return None
 
 
 def decision_problem(
     *, actor: User, reporter_id: Any, reported: User, suspends: bool = False
-) -> ApiError | None:
+) -> DomainError | None:
     """A report's decision: not by its reporter nor by the member it is about, then the rule
     for acting on the reported member (for a suspension, the suspension's own)."""
     if actor.pk in {reporter_id, reported.pk}:
-        return ApiError(
-            "Nobody decides a report they filed or one about themselves.", "own_report", 403
+        return Forbidden(
+            "Nobody decides a report they filed or one about themselves.",
+            "own_report",
         )
     change = Change.SUSPEND if suspends else Change.REPORT_DECISION
     return act_problem(actor=actor, target=reported, change=change)
 
 
 def refuse(
-    problem: ApiError,
+    problem: DomainError,
     *,
     actor: User | None,
     target: User | None,
     change: Change,
     ip: str | None = None,
-) -> ApiError:
+) -> DomainError:
     """Audit a refusal and hand back the error to raise."""
     audit_record(
         action=AuditAction.DUTY_REFUSED,
         actor=actor,
         target=target,
         ip=ip,
-        metadata={"rule": str(problem.get_codes()), "change": change.value},
+        metadata={"rule": problem.code, "change": change.value},
     )
     return problem
 

@@ -24,7 +24,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-# Django's own 413 (aurum.errors) says the same. Sent from here, below Django.
+# Django's own 413 (aurum.api_errors) says the same. Sent from here, below Django.
 TOO_LARGE = {"detail": "The request body is too large.", "code": "too_large"}
 TOO_LARGE_BODY = json.dumps(TOO_LARGE).encode()
 

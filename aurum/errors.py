@@ -1,162 +1,114 @@
-"""Every API error in the API's one shape: `{"detail", "code"}`, plus `fields` for bad input."""
+"""Domain errors: what a service raises when a rule says no.
+
+They know nothing of HTTP, sockets or the admin. Each is mapped once: to an HTTP answer in
+the API's shape (`aurum.api_errors`), to a WebSocket error frame (`aurum.sockets.error_frame`)
+and to a message for the admin (`aurum.admin_mixins.refusal_message`). A refusal has a stable
+`code` the apps switch on and a `detail` written for the member.
+"""
 
 from __future__ import annotations
 
-import logging
-import math
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
-from django_ratelimit.exceptions import Ratelimited
-from rest_framework import exceptions, status
-from rest_framework.response import Response
-from rest_framework.views import exception_handler
 
-from aurum.bodylimit import TOO_LARGE
+class DomainError(Exception):
+    """A refusal: `detail` for people, `code` for programs."""
 
-logger = logging.getLogger("aurum.errors")
-
-
-class ApiError(exceptions.APIException):
-    """A domain error raised by services: an HTTP status, a stable code and a message."""
+    default_detail = "That cannot be done."
+    default_code = "error"
 
     def __init__(
-        self, detail: str, code: str, status_code: int = 400, *, retry_after: float | None = None
+        self,
+        detail: str | None = None,
+        code: str | None = None,
+        *,
+        retry_after: float | None = None,
     ) -> None:
-        super().__init__(detail=detail, code=code)
-        self.status_code = status_code
-        self.retry_after = retry_after  # seconds, sent as Retry-After when given
+        self.detail = str(detail) if detail is not None else self.default_detail
+        self.code = code or self.default_code
+        self.retry_after = retry_after  # seconds until trying again may succeed, when known
+        super().__init__(self.detail)
+
+    def __str__(self) -> str:
+        return self.detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r}, {self.code!r})"
 
 
-class RateLimited(Ratelimited):
-    """Raised when a limit is hit; carries the seconds until the window resets."""
+class Invalid(DomainError):
+    """Bad input. `fields` maps a field (nested for nested input) to its messages; without
+    fields the input as a whole is wrong and `code` says how."""
 
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many requests. Try again later.")
-        self.retry_after = max(1, retry_after)
+    default_detail = "Invalid input."
+    default_code = "invalid"
 
-
-def _first_code(detail: Any) -> str:
-    if isinstance(detail, exceptions.ErrorDetail):
-        return detail.code or "error"
-    if isinstance(detail, list) and detail:
-        return _first_code(detail[0])
-    if isinstance(detail, dict) and detail:
-        return _first_code(next(iter(detail.values())))
-    return "error"
-
-
-def _messages(value: Any) -> Any:
-    """Field errors as plain strings, keeping the nesting of nested serializers."""
-    if isinstance(value, dict):
-        return {str(k): _messages(v) for k, v in value.items()}
-    if isinstance(value, list):
-        if all(not isinstance(item, (dict, list)) for item in value):
-            return [str(item) for item in value]
-        return [_messages(item) for item in value]
-    return [str(value)]
+    def __init__(
+        self,
+        detail: str | None = None,
+        code: str | None = None,
+        *,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(detail, code)
+        self.fields: dict[str, Any] = dict(fields or {})
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, Ratelimited):
-        retry_after = getattr(exc, "retry_after", 60)
-        return Response(
-            {"detail": "Too many requests. Try again later.", "code": "rate_limited"},
-            status=status.HTTP_429_TOO_MANY_REQUESTS,
-            headers={"Retry-After": str(math.ceil(retry_after))},
-        )
-    if isinstance(exc, RequestDataTooBig):
-        return Response(dict(TOO_LARGE), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-    if isinstance(exc, SuspiciousOperation):
-        exc = exceptions.ParseError("The request could not be read.")
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, PermissionDenied):
-        exc = exceptions.PermissionDenied()
+class Unauthenticated(DomainError):
+    """Who is asking could not be established: a wrong password, an unknown or spent token."""
 
-    response = exception_handler(exc, context)
-    if response is None:
-        return None
-    assert isinstance(exc, exceptions.APIException)
-    detail = exc.detail
-
-    if isinstance(exc, exceptions.ValidationError):
-        fields = detail if isinstance(detail, dict) else {"non_field_errors": detail}
-        response.data = {
-            "detail": "Invalid input.",
-            "code": "invalid",
-            "fields": _messages(fields),
-        }
-        return response
-
-    if isinstance(detail, dict):
-        # simplejwt nests its own {"detail", "code", "messages"}.
-        message = str(detail.get("detail", exc.default_detail))
-        code = str(detail.get("code", exc.default_code))
-    elif isinstance(detail, list):
-        message = " ".join(str(item) for item in detail)
-        code = _first_code(detail)
-    else:
-        message = str(detail)
-        code = getattr(detail, "code", None) or exc.default_code
-    response.data = {"detail": message, "code": code}
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        response["Retry-After"] = str(math.ceil(exc.wait))
-    if isinstance(exc, ApiError) and exc.retry_after is not None:
-        response["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-    return response
+    default_detail = "Authentication failed."
+    default_code = "authentication_failed"
 
 
-def _is_api(request: HttpRequest) -> bool:
-    return request.path.startswith("/api/")
+class Forbidden(DomainError):
+    """Known, and not allowed to do this."""
+
+    default_detail = "You may not do that."
+    default_code = "permission_denied"
 
 
-class ApiErrorMiddleware:
-    """An uncaught exception under /api/ answers JSON 500 (also with DEBUG on), and is logged."""
+class NotFound(DomainError):
+    """Does not exist, or is out of the asker's sight (the two are not told apart)."""
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if not _is_api(request) or isinstance(exception, (Http404, PermissionDenied)):
-            return None
-        if isinstance(exception, SuspiciousOperation):
-            response = api_exception_handler(exception, {})
-            if response is not None:
-                return JsonResponse(response.data, status=response.status_code)
-        logger.exception("Unhandled error on %s %s", request.method, request.path)
-        return server_error_json()
+    default_detail = "Not found."
+    default_code = "not_found"
 
 
-def server_error_json() -> JsonResponse:
-    return JsonResponse(
-        {"detail": "Internal server error.", "code": "server_error"},
-        status=status.HTTP_500_INTERNAL_SERVER_ERROR,
-    )
+class Conflict(DomainError):
+    """Allowed in general, not in the state things are in now."""
+
+    default_code = "conflict"
 
 
-@csrf_exempt  # no session here: an unknown DELETE or PATCH path is a 404, not a CSRF 403 page
-def api_not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
-    return JsonResponse({"detail": "Not found.", "code": "not_found"}, status=404)
+class TooLarge(DomainError):
+    default_detail = "That is too large."
+    default_code = "too_large"
 
 
-def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    if _is_api(request):
-        return api_not_found(request)
-    from django.views.defaults import page_not_found
+class Unsupported(DomainError):
+    """A kind of content we do not take (an animated image)."""
 
-    return page_not_found(request, exception or Http404())
+    default_detail = "That kind of content is not accepted."
+    default_code = "unsupported"
 
 
-def handler500(request: HttpRequest) -> HttpResponse:
-    if _is_api(request):
-        return server_error_json()
-    from django.views.defaults import server_error
+class RateLimited(DomainError):
+    """A limit is used up; `retry_after` says for how long, when the limit has a window."""
 
-    return server_error(request)
+    default_detail = "Too many requests. Try again later."
+    default_code = "rate_limited"
+
+    def __init__(
+        self, retry_after: float | None = None, detail: str | None = None, code: str | None = None
+    ) -> None:
+        wait = None if retry_after is None else max(1.0, float(retry_after))
+        super().__init__(detail, code, retry_after=wait)
+
+
+class Unavailable(DomainError):
+    """Something we depend on is away for now; the same request may succeed later."""
+
+    default_detail = "Not available just now; try again."
+    default_code = "try_again"

@@ -27,7 +27,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.serializers import CharField, Serializer
 
-from aurum.errors import ApiError
+from aurum.errors import Invalid
 
 _PAGE_SIZE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is True
 # DRF writes a cursor as padded standard base64 of "o=..&r=..&p=..".
@@ -97,8 +97,8 @@ class OldestFirstCursorPagination(CreatedCursorPagination):
 # Keyset pages over any ordering (also over annotations such as a match score).
 
 
-def _bad_cursor() -> ApiError:
-    return ApiError("That cursor is not valid; start again from the first page.", "invalid_cursor")
+def _bad_cursor() -> Invalid:
+    return Invalid("That cursor is not valid; start again from the first page.", "invalid_cursor")
 
 
 @lru_cache(maxsize=4)

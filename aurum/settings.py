@@ -115,7 +115,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "aurum.middleware.AdminTimeZoneMiddleware",
-    "aurum.errors.ApiErrorMiddleware",
+    "aurum.api_errors.ApiErrorMiddleware",
 ]
 
 ROOT_URLCONF = "aurum.urls"
@@ -432,7 +432,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "aurum.pagination.CreatedCursorPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "aurum.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "aurum.errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "aurum.api_errors.api_exception_handler",
     # Content is negotiated by Accept alone (the MFA QR code: image/png); no ?format=.
     "URL_FORMAT_OVERRIDE": None,
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from aurum import docs, errors, health
+from aurum import api_errors, docs, health
 from media import views as media_views
 
 api_v1 = [
@@ -24,8 +24,8 @@ urlpatterns = [
     path("redoc", docs.RedocView.as_view(url_name="schema"), name="redoc"),
     path("admin/", admin.site.urls),
     path("files/<path:key>", media_views.signed_file, name="media-signed"),
-    re_path(r"^api/", errors.api_not_found),
+    re_path(r"^api/", api_errors.api_not_found),
 ]
 
-handler404 = "aurum.errors.handler404"
-handler500 = "aurum.errors.handler500"
+handler404 = "aurum.api_errors.handler404"
+handler500 = "aurum.api_errors.handler500"

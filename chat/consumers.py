@@ -23,15 +23,19 @@ from typing import Any, ClassVar
 from channels.db import DatabaseSyncToAsync, database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
-from django_ratelimit.exceptions import Ratelimited
 from rest_framework import serializers as drf
-from rest_framework.exceptions import APIException
 
 from accounts.authentication import user_for_socket_token
 from accounts.models import User
-from aurum.errors import ApiError
+from aurum.errors import DomainError, RateLimited, Unavailable
 from aurum.events import user_group
-from aurum.sockets import WS_TOO_MANY_CONNECTIONS, WS_UNAUTHORIZED, DatabaseOffLoop
+from aurum.sockets import (
+    WS_TOO_MANY_CONNECTIONS,
+    WS_UNAUTHORIZED,
+    DatabaseOffLoop,
+    domain_error_frame,
+    error_frame,
+)
 from chat import serializers, services
 from chat.models import ConnectionKind
 
@@ -65,14 +69,10 @@ def _ensure_refresher() -> None:
         _refresher = asyncio.get_running_loop().create_task(_refresh_forever())
 
 
-def _error(code: str, detail: Any) -> dict[str, Any]:
-    return {"type": "error", "code": code, "detail": detail}
-
-
 def _rate_limited(kind: str, retry_after: float) -> dict[str, Any]:
     seconds = max(1, math.ceil(retry_after))
     return {
-        **_error("rate_limited", f"Too many {kind} frames. Try again in {seconds} s."),
+        **error_frame("rate_limited", f"Too many {kind} frames. Try again in {seconds} s."),
         "retry_after": seconds,
     }
 
@@ -100,7 +100,7 @@ def _validator(serializer_class: type[drf.Serializer]) -> drf.Serializer:
 
 MAX_BATCH = 200
 MAX_SENDING = 32  # a device's messages waiting to be stored; past it, its next frame waits
-_TRY_AGAIN = ApiError("Messages cannot be stored just now; send it again.", "try_again", 503)
+_TRY_AGAIN = Unavailable("Messages cannot be stored just now; send it again.", "try_again")
 
 
 class SendBatcher:
@@ -183,9 +183,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         _ensure_refresher()
         try:
             greeting = await self.joining()
-        except ApiError as exc:
-            if exc.status_code != 429:
-                raise
+        except RateLimited:
             for group in self.joined:
                 await self.channel_layer.group_discard(group, self.channel_name)
             del self.joined  # nothing to undo when it closes
@@ -201,7 +199,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
 
     async def joining(self) -> list[dict[str, Any]]:
         """Before the connection is accepted (so a device is counted from the moment it is
-        open): record it (an ApiError 429 when the member has too many open), and return the
+        open): record it (RateLimited when the member has too many open), and return the
         frames to send it first."""
         raise NotImplementedError
 
@@ -219,7 +217,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if not text_data:  # binary or empty frames: the protocol is JSON text
-            await self.send_json(_error("invalid_frame", "Send a JSON object with a type."))
+            await self.send_json(error_frame("invalid_frame", "Send a JSON object with a type."))
             return
         await super().receive(text_data=text_data)
 
@@ -235,7 +233,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             await self.close(code=WS_UNAUTHORIZED)
             return
         if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-            await self.send_json(_error("invalid_frame", "Send a JSON object with a type."))
+            await self.send_json(error_frame("invalid_frame", "Send a JSON object with a type."))
             return
         kind = content["type"]
         if kind == "ping":
@@ -245,7 +243,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             await self.renew(content.get("token"))
             return
         if kind not in self.frames:
-            await self.send_json(_error("unknown_type", f"Unknown frame type: {kind[:40]!r}."))
+            await self.send_json(error_frame("unknown_type", f"Unknown frame type: {kind[:40]!r}."))
             return
         if self.quiet_until:
             wait = self.quiet_until.get(kind, 0.0) - time.monotonic()
@@ -262,7 +260,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
                 try:
                     data = _validator(serializer_class).run_validation(content)
                 except drf.ValidationError as exc:
-                    await self.send_json(_error("invalid", _first_message(exc.detail)))
+                    await self.send_json(error_frame("invalid", _first_message(exc.detail)))
                     return
         await self.answering(kind, getattr(self, handler), data)
 
@@ -272,26 +270,26 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         """Run a frame's handler; what refuses it becomes an error frame to this device."""
         try:
             await handler(data)
-        except APIException as exc:
-            code = exc.get_codes()
-            await self.send_json(
-                _error(code if isinstance(code, str) else "invalid", _first_message(exc.detail))
-            )
-        except Ratelimited as exc:
-            retry_after = getattr(exc, "retry_after", 60)
+        except RateLimited as exc:
+            retry_after = exc.retry_after or 60.0
             if kind in self.throttled:
                 self.quiet_until[kind] = time.monotonic() + retry_after
-            await self.send_json(_rate_limited(kind, retry_after))
+            if exc.code == RateLimited.default_code:  # a frame limit: say which kind it is
+                await self.send_json(_rate_limited(kind, retry_after))
+            else:
+                await self.send_json(domain_error_frame(exc))
+        except DomainError as exc:
+            await self.send_json(domain_error_frame(exc))
         except Exception:  # never let one frame take the socket down
             logger.exception("frame %s failed", kind)
-            await self.send_json(_error("server_error", "That did not work; try again."))
+            await self.send_json(error_frame("server_error", "That did not work; try again."))
 
     async def renew(self, raw: Any) -> None:
         """`auth {token}`: a fresh access token of the same member moves the socket's expiry,
         so a long call or chat outlives the token it connected with."""
         user, expires = await user_for_socket_token(raw) if isinstance(raw, str) else (None, None)
         if expires is None or getattr(user, "pk", None) != self.user.pk:
-            await self.send_json(_error("invalid_token", "That token is not valid for you."))
+            await self.send_json(error_frame("invalid_token", "That token is not valid for you."))
             return
         self.scope["token_expires"] = expires
         self.scope["user"].session_id = getattr(user, "session_id", None)

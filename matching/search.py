@@ -15,7 +15,7 @@ from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
 from accounts.models import User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError
 from aurum.pagination import Keyset, KeysetPage
 from aurum.statements import Statements
 from matching.models import Ignore
@@ -77,8 +77,8 @@ def sought_gender(viewer: User) -> str:
     return OPPOSITE[gender]
 
 
-def profile_incomplete() -> ApiError:
-    return ApiError("Add your gender to your profile to see members.", "profile_incomplete", 409)
+def profile_incomplete() -> DomainError:
+    return Conflict("Add your gender to your profile to see members.", "profile_incomplete")
 
 
 def sought_gender_sql(viewer: User) -> Subquery:

@@ -131,11 +131,11 @@ RECOMMENDATIONS_ON_DASHBOARD = 6
 
 def recommendations(viewer: User) -> list[dict[str, Any]]:
     """The dashboard's part: the top of the feed's first page (the same cached page)."""
-    from aurum.errors import ApiError
+    from aurum.errors import DomainError
     from matching.feed import feed_page
 
     try:
         page = feed_page(viewer=viewer, cursor=None, size=20)
-    except ApiError:  # no gender yet: nothing to recommend
+    except DomainError:  # no gender yet: nothing to recommend
         return []
     return page["results"][:RECOMMENDATIONS_ON_DASHBOARD]

@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, Invalid, NotFound, RateLimited
 from matching import signals
 from matching.models import (
     Ignore,
@@ -30,9 +30,9 @@ from profiles.models import Profile
 
 def _visible_target(viewer: User, target: User | None) -> User:
     if target is None or not profile_selectors.can_see(viewer=viewer, owner=target):
-        raise ApiError("Not found.", "not_found", 404)
+        raise NotFound()
     if target.pk == viewer.pk:
-        raise ApiError("That is your own profile.", "self", 400)
+        raise Invalid("That is your own profile.", "self")
     return target
 
 
@@ -60,7 +60,7 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
     receiver = _visible_target(sender, receiver)
     sought = sought_gender(sender)
     if Profile.objects.filter(pk=receiver.pk).values_list("gender", flat=True).first() != sought:
-        raise ApiError("Interests go to members of the gender you seek.", "same_gender", 400)
+        raise Invalid("Interests go to members of the gender you seek.", "same_gender")
     low, high = pair_key(sender.pk, receiver.pk)
     for _ in range(2):
         try:
@@ -85,15 +85,15 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
                 return _send_over(existing, sender, receiver, message)
         except IntegrityError:
             continue  # the other member created the pair's row a moment ago: read it again
-    raise ApiError("Please try again.", "conflict", 409)
+    raise Conflict("Please try again.", "conflict")
 
 
 def _send_over(existing: Interest, sender: User, receiver: User, message: str) -> Interest:
     if existing.status == InterestStatus.ACCEPTED:
-        raise ApiError("You are already connected.", "already_connected", 409)
+        raise Conflict("You are already connected.", "already_connected")
     if existing.status == InterestStatus.PENDING:
         if existing.sender_id == sender.pk:
-            raise ApiError("Your interest is already waiting for an answer.", "duplicate", 409)
+            raise Conflict("Your interest is already waiting for an answer.", "duplicate")
         return _accept(existing)  # both sent: the second send accepts the first
     if existing.status == InterestStatus.DECLINED and existing.sender_id == sender.pk:
         _refuse_while_declined(existing)
@@ -113,11 +113,10 @@ def _refuse_while_declined(declined: Interest) -> None:
     until = decided + timedelta(days=settings.MATCHING_RESEND_AFTER_DECLINE_DAYS)
     now = timezone.now()
     if now < until:
-        raise ApiError(
+        raise Conflict(
             "This member declined your interest; you can send another from "
             f"{timezone.localdate(until):%d %B %Y}.",
             "recently_declined",
-            409,
             retry_after=(until - now).total_seconds(),
         )
 
@@ -134,11 +133,10 @@ def _count_send(sender: User, receiver: User) -> bool:
     )
     if len(recent) >= limit:
         frees = recent[-1][0] + DAY if recent else now + DAY  # the oldest send that counts
-        raise ApiError(
-            "You have sent today's interests; try again later.",
-            "daily_limit",
-            429,
+        raise RateLimited(
             retry_after=(frees - now).total_seconds(),
+            detail="You have sent today's interests; try again later.",
+            code="daily_limit",
         )
     tell = not any(to == receiver.pk and told for _, to, told in recent)
     InterestSend.objects.create(sender=sender, receiver=receiver, notified=tell, created_at=now)
@@ -174,14 +172,14 @@ def _tell(recipient: User, kind: Kind, title: str, interest: Interest) -> None:
 
 def _locked(interest: Interest | None, user: User, role: str) -> Interest:
     if interest is None or getattr(interest, f"{role}_id") != user.pk:
-        raise ApiError("Not found.", "not_found", 404)
+        raise NotFound()
     locked = (
         Interest.objects.select_for_update()
         .select_related("sender", "receiver")
         .get(pk=interest.pk)
     )
     if locked.status != InterestStatus.PENDING:
-        raise ApiError(f"This interest is {locked.status}.", "not_pending", 409)
+        raise Conflict(f"This interest is {locked.status}.", "not_pending")
     return locked
 
 
@@ -196,7 +194,7 @@ def interest_accept(*, user: User, interest: Interest | None) -> Interest:
         locked = _locked(interest, user, "receiver")
         profile_services.require_can_act(member=user, doing="accept interests")
         if not profile_selectors.can_see(viewer=user, owner=locked.sender):
-            raise ApiError("Not found.", "not_found", 404)
+            raise NotFound()
         return _accept(locked)
 
 

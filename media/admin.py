@@ -9,7 +9,8 @@ from django.db.models import Case, IntegerField, QuerySet, Value, When
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from aurum.errors import ApiError
+from aurum.admin_mixins import refusal_message
+from aurum.errors import DomainError
 from aurum.net import client_ip
 from media import services
 from media.models import Photo, PhotoStatus
@@ -80,9 +81,9 @@ class PhotoAdmin(admin.ModelAdmin):
                     moderator=request.user, photo=photo, approved=approved, ip=client_ip(request)
                 )
                 done += 1
-            except ApiError as exc:
+            except DomainError as exc:
                 self.message_user(
-                    request, f"{photo.owner.profile_code}: {exc.detail}", messages.ERROR
+                    request, refusal_message(exc, photo.owner.profile_code), messages.ERROR
                 )
         word = "Approved" if approved else "Rejected"
         self.message_user(request, f"{word} {done} photo(s).", messages.SUCCESS)

@@ -20,6 +20,8 @@ from django.conf import settings
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+from aurum.errors import DomainError, Invalid, TooLarge, Unsupported
+
 # MPO is a JPEG with extra frames (iPhone HDR, depth photos): its first frame is the photo.
 ACCEPTED_FORMATS = ("JPEG", "MPO", "PNG", "WEBP", "HEIF")
 PARSERS = ("JPEG", "PNG", "WEBP", "HEIF")  # Pillow's JPEG parser also yields MPO
@@ -47,9 +49,11 @@ DRAFT_MIN_EDGE = 1536
 
 
 class BadImage(ValueError):
-    def __init__(self, detail: str, code: str, status: int = 400) -> None:
+    """Why an upload is refused; `kind` is the domain error the upload service raises."""
+
+    def __init__(self, detail: str, code: str, kind: type[DomainError] = Invalid) -> None:
         super().__init__(detail)
-        self.detail, self.code, self.status = detail, code, status
+        self.detail, self.code, self.kind = detail, code, kind
 
 
 @dataclass(frozen=True)
@@ -78,12 +82,12 @@ def _open(data: bytes) -> Image.Image:
             # Only these parsers ever see the bytes: no TIFF, EPS or PSD code runs on uploads.
             image = Image.open(io.BytesIO(data), formats=PARSERS)
     except (Image.DecompressionBombWarning, Image.DecompressionBombError):
-        raise BadImage(_too_many_pixels(), "too_many_pixels", 413) from None
+        raise BadImage(_too_many_pixels(), "too_many_pixels", TooLarge) from None
     except UnidentifiedImageError:
         raise BadImage(
             "This is not a photo we can read: send a JPEG, PNG, WebP or HEIC.",
             "unsupported_media",
-            415,
+            Unsupported,
         ) from None
     except (ValueError, OSError, SyntaxError, struct.error):  # e.g. a text-chunk bomb in a PNG
         raise BadImage("The photo file is damaged or incomplete.", "corrupt_image") from None
@@ -91,13 +95,13 @@ def _open(data: bytes) -> Image.Image:
         raise BadImage(
             f"{image.format} files are not accepted: send a JPEG, PNG or WebP.",
             "unsupported_media",
-            415,
+            Unsupported,
         )
     _check_size(image.size, len(data))  # from the header: nothing is decoded yet
     if image.format == "MPO":
         image.seek(0)
     elif getattr(image, "is_animated", False):
-        raise BadImage("Animated images are not accepted.", "animated_image", 415)
+        raise BadImage("Animated images are not accepted.", "animated_image", Unsupported)
     return image
 
 
@@ -111,13 +115,13 @@ def _check_size(size: tuple[int, int], file_bytes: int) -> None:
     Real photos carry a byte per 4-25 pixels (JPEG, HEIC, WebP from phones)."""
     pixels = size[0] * size[1]
     if pixels > settings.MEDIA_MAX_PIXELS:
-        raise BadImage(_too_many_pixels(), "too_many_pixels", 413)
+        raise BadImage(_too_many_pixels(), "too_many_pixels", TooLarge)
     if pixels > SMALL_PIXELS and pixels > settings.MEDIA_MAX_PIXELS_PER_BYTE * file_bytes:
         raise BadImage(
             f"The photo has {pixels / 1_000_000:.0f} megapixels in a file size that no photo "
             "that large has: send the photo as the camera saved it, or a smaller copy.",
             "too_many_pixels",
-            413,
+            TooLarge,
         )
 
 

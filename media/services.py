@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from accounts import staff
 from accounts.models import User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, Unavailable
 from media.models import Photo, PhotoStatus
 from media.processing import BadImage, make_renditions
 from notifications.models import Kind
@@ -36,7 +36,7 @@ def check_upload_size(size: int) -> None:
     """413 for a body over MEDIA_MAX_UPLOAD_BYTES; the view asks with the announced
     Content-Length before reading the body, and the upload asks again with the real size."""
     if size > settings.MEDIA_MAX_UPLOAD_BYTES:
-        raise ApiError("The photo is too large.", "too_large", 413)
+        raise TooLarge("The photo is too large.", "too_large")
 
 
 def photo_upload(*, owner: User, data: bytes) -> Photo:
@@ -52,7 +52,7 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
     try:
         renditions = make_renditions(data)
     except BadImage as exc:
-        raise ApiError(exc.detail, exc.code, exc.status) from exc
+        raise exc.kind(exc.detail, exc.code) from exc
 
     photo_id = uuid.uuid4()
     prefix = f"photos/{owner.pk}/{photo_id}"
@@ -70,7 +70,7 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
             # account deleted (or suspended) meanwhile takes no photo after its erasure.
             locked = User.objects.select_for_update().filter(pk=owner.pk).first()
             if locked is None or not locked.is_active:
-                raise ApiError("This account is closed.", "account_closed", 403)
+                raise Forbidden("This account is closed.", "account_closed")
             if Photo.objects.filter(owner=owner).count() >= settings.MEDIA_MAX_PHOTOS:
                 raise _too_many()
             has_primary = Photo.objects.filter(owner=owner, is_primary=True).exists()
@@ -87,23 +87,23 @@ def photo_upload(*, owner: User, data: bytes) -> Photo:
                 is_primary=not has_primary,
                 status=PhotoStatus.APPROVED if settings.MEDIA_AUTO_APPROVE else PhotoStatus.PENDING,
             )
-    except ApiError:
+    except DomainError:
         _remove(written)
         raise
     except Exception as exc:
         _remove(written)
         logger.exception("storing photo %s failed", photo_id)
-        raise ApiError(
-            "Photo storage is unavailable right now. Try again.", "storage_unavailable", 503
+        raise Unavailable(
+            "Photo storage is unavailable right now. Try again.",
+            "storage_unavailable",
         ) from exc
     return photo
 
 
-def _too_many() -> ApiError:
-    return ApiError(
+def _too_many() -> DomainError:
+    return Conflict(
         f"A member has at most {settings.MEDIA_MAX_PHOTOS} photos: delete one first.",
         "too_many_photos",
-        409,
     )
 
 
@@ -114,7 +114,7 @@ def remove_files_later(keys: list[str]) -> None:
 
 def _own_photo(owner: User, photo: Photo | None) -> Photo:
     if photo is None or photo.owner_id != owner.pk:
-        raise ApiError("Not found.", "not_found", 404)
+        raise NotFound()
     return photo
 
 

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aurum import ratelimit
-from aurum.errors import ApiError
+from aurum.errors import Invalid
 from aurum.serializers import StrictSerializer
 from media import selectors, services, signing
 
@@ -51,13 +51,13 @@ class UploadView(APIView):
         try:
             announced = int(request.META.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            raise ApiError("Content-Length is not a number.", "invalid", 400) from None
+            raise Invalid("Content-Length is not a number.", "invalid") from None
         services.check_upload_size(max(0, announced - settings.MEDIA_UPLOAD_ENVELOPE_BYTES))
         if unknown := sorted(set(request.data) - {"file"}):
             raise drf.ValidationError({key: ["Unknown field."] for key in unknown})
         upload = request.FILES.get("file")
         if upload is None:
-            raise ApiError("Send the photo in the multipart field 'file'.", "invalid", 400)
+            raise Invalid("Send the photo in the multipart field 'file'.", "invalid")
         photo = services.photo_upload(owner=request.user, data=upload.read())
         return Response(services.as_payload(photo), status=status.HTTP_201_CREATED)
 

@@ -10,8 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from aurum.admin_mixins import ReadOnlyAdminMixin
-from aurum.errors import ApiError
+from aurum.admin_mixins import ReadOnlyAdminMixin, refusal_form_error, refusal_message
+from aurum.errors import DomainError
 from aurum.net import client_ip
 from moderation import selectors, services
 from moderation.models import Block, Report, ReportAction, ReportStatus
@@ -41,13 +41,13 @@ class ResolveForm(forms.ModelForm):
                     action=action,
                     ip=self.ip,  # type: ignore[attr-defined]
                 )
-            except ApiError as exc:
-                raise forms.ValidationError(str(exc.detail)) from exc
+            except DomainError as exc:
+                raise refusal_form_error(exc) from exc
             problem = services.resolution_problem(
                 moderator=moderator, report=self.instance, action=action
             )
             if problem is not None:
-                raise forms.ValidationError(str(problem.detail))
+                raise refusal_form_error(problem)
         return data
 
 
@@ -184,8 +184,8 @@ class ReportAdmin(admin.ModelAdmin):
                 notes=notes,
                 ip=client_ip(request),
             )
-        except ApiError as exc:
-            self.message_user(request, f"{exc.detail}", messages.ERROR)
+        except DomainError as exc:
+            self.message_user(request, refusal_message(exc), messages.ERROR)
             return False
         return True
 

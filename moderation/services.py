@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Invalid, NotFound
 from moderation import signals
 from moderation.models import Block, Report, ReportAction, ReportStatus
 from notifications.models import Kind
@@ -21,8 +21,8 @@ AUTO_FLAG_REPORTERS = 3
 AUTO_FLAG_WINDOW = timedelta(days=7)
 
 
-def _not_found() -> ApiError:
-    return ApiError("Not found.", "not_found", 404)
+def _not_found() -> DomainError:
+    return NotFound()
 
 
 def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
@@ -32,7 +32,7 @@ def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
     if blocked is None:
         raise _not_found()
     if blocked.pk == blocker.pk:
-        raise ApiError("You cannot block yourself.", "self_block", 400)
+        raise Invalid("You cannot block yourself.", "self_block")
     existing = Block.objects.filter(blocker=blocker, blocked=blocked).first()
     if existing is not None:
         return existing, False
@@ -70,7 +70,7 @@ def report_create(
     if reported is None:
         raise _not_found()
     if reported.pk == reporter.pk:
-        raise ApiError("You cannot report yourself.", "self_report", 400)
+        raise Invalid("You cannot report yourself.", "self_report")
     if reported.is_staff:
         raise staff.refuse(
             _not_found(), actor=reporter, target=reported, change=staff.Change.REPORT, ip=ip
@@ -87,8 +87,9 @@ def report_create(
             )
             _auto_flag(reported)
     except IntegrityError as exc:
-        raise ApiError(
-            "You already have an open report about this member.", "duplicate", 409
+        raise Conflict(
+            "You already have an open report about this member.",
+            "duplicate",
         ) from exc
     report.refresh_from_db(fields=["flagged"])
     return report
@@ -115,7 +116,7 @@ def _auto_flag(reported: User) -> None:
         Report.objects.filter(reported=reported, status=ReportStatus.PENDING).update(flagged=True)
 
 
-def _duty_problem(*, moderator: User, report: Report, action: str | None) -> ApiError | None:
+def _duty_problem(*, moderator: User, report: Report, action: str | None) -> DomainError | None:
     return staff.decision_problem(
         actor=moderator,
         reporter_id=report.reporter_id,
@@ -126,14 +127,14 @@ def _duty_problem(*, moderator: User, report: Report, action: str | None) -> Api
 
 def resolution_problem(
     *, moderator: User, report: Report, action: str | None = None
-) -> ApiError | None:
+) -> DomainError | None:
     """Why `moderator` may not resolve `report` (with `action`), or None: separation of
     duties first (accounts.staff), then the report's state."""
     duty = _duty_problem(moderator=moderator, report=report, action=action)
     if duty is not None:
         return duty
     if report.status != ReportStatus.PENDING:
-        return ApiError("This report is already resolved.", "already_resolved", 409)
+        return Conflict("This report is already resolved.", "already_resolved")
     return None
 
 

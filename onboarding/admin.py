@@ -12,7 +12,8 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
 
 from accounts import staff
-from aurum.errors import ApiError
+from aurum.admin_mixins import refusal_form_error, refusal_message
+from aurum.errors import DomainError
 from aurum.net import client_ip
 from onboarding import services
 from onboarding.models import VerificationQueue
@@ -70,8 +71,8 @@ class DecisionForm(forms.ModelForm):
                     change=staff.Change.VERIFY,
                     ip=self.ip,  # type: ignore[attr-defined]
                 )
-            except ApiError as exc:
-                raise forms.ValidationError(str(exc.detail)) from exc
+            except DomainError as exc:
+                raise refusal_form_error(exc) from exc
             problem = services.verification_problem(
                 reviewer=self.reviewer,  # type: ignore[attr-defined]
                 profile=self.instance,
@@ -79,7 +80,7 @@ class DecisionForm(forms.ModelForm):
                 notes=data.get("notes") or "",
             )
             if problem is not None:
-                raise forms.ValidationError(str(problem.detail))
+                raise refusal_form_error(problem)
         return data
 
 
@@ -221,8 +222,8 @@ class VerificationQueueAdmin(admin.ModelAdmin):
                 notes=notes,
                 ip=client_ip(request),
             )
-        except ApiError as exc:
-            self.message_user(request, f"{obj.user.profile_code}: {exc.detail}", messages.ERROR)
+        except DomainError as exc:
+            self.message_user(request, refusal_message(exc, obj.user.profile_code), messages.ERROR)
             return False
         return True
 

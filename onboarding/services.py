@@ -9,7 +9,7 @@ from django.db import transaction
 from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
-from aurum.errors import ApiError
+from aurum.errors import DomainError, Invalid, NotFound
 from notifications.models import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
@@ -49,7 +49,7 @@ def member_profile_for(*, actor: User, member: User | None) -> Profile:
     """The member's profile when `actor` is that member or staff; 404 otherwise (another
     member's id tells nothing, not even that it exists). Staff need their staff MFA."""
     if member is None or not (actor.pk == member.pk or actor.is_staff):
-        raise ApiError("Not found.", "not_found", 404)
+        raise NotFound()
     if actor.pk != member.pk and (problem := staff.mfa_problem(actor)):
         raise problem
     return profile_services.profile_for_member(user=member)
@@ -88,7 +88,7 @@ def verification_status(*, actor: User, member: User | None) -> dict[str, Any]:
 
 def verification_problem(
     *, reviewer: User, profile: Profile, approved: bool, notes: str
-) -> ApiError | None:
+) -> DomainError | None:
     """Why this decision may not be taken, or None. The admin's form asks it too, so the
     moderator sees the reason on the page instead of a false "changed successfully"."""
     duty = staff.act_problem(actor=reviewer, target=profile.user, change=staff.Change.VERIFY)
@@ -97,8 +97,9 @@ def verification_problem(
     if (pending := profile_services.decision_problem(profile)) is not None:
         return pending
     if not approved and not notes.strip():
-        return ApiError(
-            "Say why the profile is rejected: the member reads the notes.", "notes_required", 400
+        return Invalid(
+            "Say why the profile is rejected: the member reads the notes.",
+            "notes_required",
         )
     return None
 

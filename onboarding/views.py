@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_by_public_id
 from aurum import ratelimit
-from aurum.errors import ApiError
+from aurum.errors import Invalid
 from aurum.net import client_ip
 from aurum.pagination import CreatedCursorPagination
 from aurum.permissions import IsModerator
@@ -97,7 +97,7 @@ class VerifyUserView(APIView):
     def post(self, request: Request, user_id: str) -> Response:
         raw = request.query_params.get("approved", "").lower()
         if raw not in {"true", "false"}:
-            raise ApiError("Say ?approved=true or ?approved=false.", "invalid", 400)
+            raise Invalid("Say ?approved=true or ?approved=false.", "invalid")
         data = serializers.DecisionIn(data=request.data)
         data.is_valid(raise_exception=True)
         member = user_by_public_id(value=user_id)

@@ -7,12 +7,11 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from rest_framework import serializers
 
 from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
@@ -46,7 +45,7 @@ def profile_for_member(*, user: User) -> Profile:
     if profile is not None:
         return profile
     if user.is_staff:
-        raise ApiError("Staff accounts have no member profile.", "no_profile", 404)
+        raise NotFound("Staff accounts have no member profile.", "no_profile")
     Profile.objects.get_or_create(user=user)
     found = own_profile(user=user)
     assert found is not None
@@ -120,8 +119,9 @@ def staff_edit_check(
         if f in (sections.get("profile") or {}) and sections["profile"][f] != getattr(profile, f)
     ]
     if contact:
-        problem = ApiError(
-            "Only the member changes their contact details.", "contact_details_member_only", 403
+        problem = Forbidden(
+            "Only the member changes their contact details.",
+            "contact_details_member_only",
         )
         raise staff.refuse(
             problem, actor=editor, target=member, change=staff.Change.PROFILE_EDIT, ip=ip
@@ -213,7 +213,7 @@ def _check_rules(
             if required not in sections[name]:
                 errors[f"{name}.{required}"] = ["This field is required."]
     if errors:
-        raise serializers.ValidationError(_nest(errors))
+        raise Invalid(fields=_nest(errors))
 
 
 def _nest(errors: dict[str, list[str]]) -> dict[str, Any]:
@@ -259,14 +259,13 @@ def profile_submit(*, profile: Profile) -> Profile:
     return locked
 
 
-def decision_problem(profile: Profile) -> ApiError | None:
+def decision_problem(profile: Profile) -> DomainError | None:
     """Only a pending profile is decided: the rule the API, the admin's form and the locked
     write all ask."""
     if profile.verification_status != VerificationStatus.PENDING:
-        return ApiError(
+        return Conflict(
             f"Only a pending profile can be decided; this one is {profile.verification_status}.",
             "not_pending",
-            409,
         )
     return None
 
@@ -308,13 +307,12 @@ def profile_touch(*, user_id: Any) -> None:
     Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())
 
 
-def not_visible(doing: str) -> ApiError:
+def not_visible(doing: str) -> DomainError:
     """The refusal to a member who is not visible (`selectors.can_act`) acting on another:
     they know their own state, so saying why leaks nothing."""
-    return ApiError(
+    return Forbidden(
         f"Your profile must be approved and visible before you can {doing}.",
         "profile_not_visible",
-        403,
     )
 
 

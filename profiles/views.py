@@ -9,7 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from aurum.errors import ApiError
+from aurum.errors import NotFound
 from aurum.permissions import has_staff_powers
 from profiles import selectors, serializers, services
 from profiles.choices import all_choices
@@ -48,7 +48,7 @@ class ProfileDetailView(APIView):
     def get(self, request: Request, public_id: str) -> Response:
         profile = selectors.profile_for_viewer(viewer=request.user, public_id=public_id)
         if profile is None:
-            raise ApiError("Not found.", "not_found", 404)
+            raise NotFound()
         if profile.pk != request.user.pk and not has_staff_powers(request.user):
             profile_viewed.send(sender=Profile, viewer=request.user, profile=profile)
         return Response(serializers.ProfileOut(profile, context={"viewer": request.user}).data)

@@ -11,7 +11,7 @@ from accounts import staff
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.services import audit_record
 from accounts.tests.factories import PASSWORD, UserFactory, make_admin, make_moderator
-from aurum.errors import ApiError
+from aurum.errors import Unauthenticated
 
 pytestmark = pytest.mark.django_db
 
@@ -323,9 +323,9 @@ def test_own_password_change_in_admin_is_audited_and_ends_other_sessions(client)
     moderator.refresh_from_db()
     assert moderator.check_password("Kathakali-night-2026")
     assert AuditLog.objects.filter(action=AuditAction.PASSWORD_CHANGE, actor=moderator).exists()
-    with pytest.raises(ApiError) as revoked:
+    with pytest.raises(Unauthenticated) as revoked:
         token_refresh(refresh_token=app_session.refresh_token)
-    assert revoked.value.status_code == 401
+    assert isinstance(revoked.value, Unauthenticated)
     assert client.get(reverse("admin:index")).status_code == 200  # still signed in here
 
 
@@ -347,9 +347,9 @@ def test_admin_setting_a_members_password_ends_their_sessions(client):
     assert member.check_password("Kathakali-night-2026")
     record = AuditLog.objects.get(action=AuditAction.PASSWORD_RESET, target_id=str(member.pk))
     assert record.actor == admin_user and record.metadata["by_staff"] is True
-    with pytest.raises(ApiError) as revoked:
+    with pytest.raises(Unauthenticated) as revoked:
         token_refresh(refresh_token=session.refresh_token)
-    assert revoked.value.status_code == 401
+    assert isinstance(revoked.value, Unauthenticated)
 
 
 # --- in a real browser ------------------------------------------------------------------------

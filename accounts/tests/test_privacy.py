@@ -295,7 +295,7 @@ def test_a_hibernating_member_keeps_everything(bride_world):
 
 def test_nothing_comes_back_for_a_deleted_account(bride_world, django_capture_on_commit_callbacks):
     from accounts.services import user_set_active
-    from aurum.errors import ApiError
+    from aurum.errors import Conflict, Forbidden
     from chat.models import ChatSettings
     from media.services import photo_upload
 
@@ -312,16 +312,16 @@ def test_nothing_comes_back_for_a_deleted_account(bride_world, django_capture_on
     # A moderator resolving an old report against her, a message to her inbox: nothing kept.
     assert notify(recipient=bride, kind=Kind.SUSPENSION, title="Suspended") is None
     # An upload that was in flight when she deleted her account finds it closed.
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(Forbidden) as refused:
         photo_upload(owner=bride, data=images.jpeg(64, 64))
     # And no one can bring the account back.
-    with pytest.raises(ApiError) as revived:
+    with pytest.raises(Conflict) as revived:
         user_set_active(actor=make_moderator(), user=bride, active=True)
 
     assert not ChatSettings.objects.filter(user=bride).exists()
     assert not Notification.objects.filter(recipient=bride).exists()
-    assert refused.value.status_code == 403 and not Photo.objects.filter(owner=bride).exists()
-    assert revived.value.status_code == 409 and not User.objects.get(pk=bride.pk).is_active
+    assert refused.value.code == "account_closed" and not Photo.objects.filter(owner=bride).exists()
+    assert isinstance(revived.value, Conflict) and not User.objects.get(pk=bride.pk).is_active
 
 
 def test_a_conversation_goes_once_both_members_are_gone(bride_world):

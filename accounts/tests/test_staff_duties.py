@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts import services
 from accounts.models import AuditAction, AuditLog, Role, User
 from accounts.tests.factories import UserFactory, make_admin, make_moderator
-from aurum.errors import ApiError
+from aurum.errors import DomainError
 from moderation.models import Report, ReportStatus
 from profiles.tests.factories import make_groom, make_member
 
@@ -25,9 +25,9 @@ def refusals(actor: User) -> list[tuple[str, str]]:
 
 
 def refused_with(code: str, call, *args, **kwargs) -> None:
-    with pytest.raises(ApiError) as refused:
+    with pytest.raises(DomainError) as refused:
         call(*args, **kwargs)
-    assert refused.value.get_codes() == code
+    assert refused.value.code == code
 
 
 def test_a_moderator_suspends_a_member_but_never_staff():
@@ -106,8 +106,8 @@ def _at_once(*calls) -> list[str]:
         try:
             call()
             outcomes.append("done")
-        except ApiError as exc:
-            outcomes.append(str(exc.get_codes()))
+        except DomainError as exc:
+            outcomes.append(exc.code)
         finally:
             connection.close()
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import user_by_public_id
 from aurum import events
-from aurum.errors import ApiError
+from aurum.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from aurum.ratelimit import take, take_many
 from chat.models import (
     LIVE_CALL,
@@ -75,7 +75,7 @@ def call_invite(*, caller: User, callee_id: str, media: str, channel_name: str =
             Q(caller__in=[caller, callee]) | Q(callee__in=[caller, callee]), status__in=LIVE_CALL
         ).exists()
         if busy:
-            raise ApiError("One of you is already in a call.", "busy", 409)
+            raise Conflict("One of you is already in a call.", "busy")
         call = Call.objects.create(
             caller=caller, callee=callee, media=media, caller_channel=channel_name
         )
@@ -95,15 +95,15 @@ def call_of(*, user: User, call_id: Any) -> Call:
     return call
 
 
-def _not_live(call: Call) -> ApiError:
-    return ApiError(f"This call is {call.status}.", "call_not_live", 409)
+def _not_live(call: Call) -> DomainError:
+    return Conflict(f"This call is {call.status}.", "call_not_live")
 
 
 def call_accept(*, user: User, call_id: Any, channel_name: str = "") -> Call:
     with transaction.atomic():
         call = call_of(user=user, call_id=call_id)
         if call.callee_id != user.pk:
-            raise ApiError("Only the member called can answer.", "not_callee", 403)
+            raise Forbidden("Only the member called can answer.", "not_callee")
         if call.status != CallStatus.RINGING:
             raise _not_live(call)
         check_reach(user.pk, call.caller_id)
@@ -140,7 +140,7 @@ def call_reject(*, user: User, call_id: Any) -> Call:
     with transaction.atomic():
         call = call_of(user=user, call_id=call_id)
         if call.callee_id != user.pk:
-            raise ApiError("Only the member called can reject.", "not_callee", 403)
+            raise Forbidden("Only the member called can reject.", "not_callee")
         if call.status != CallStatus.RINGING:
             raise _not_live(call)
         return _finish(call, CallStatus.REJECTED, "rejected")
@@ -254,9 +254,9 @@ def call_signal(
     from_caller = call is not None and call["caller_id"] == user.pk
     mine = call and (call["caller_channel"] if from_caller else call["callee_channel"])
     if call is None or (channel_name and mine and mine != channel_name):
-        raise ApiError("No live call of yours has that id.", "no_such_call", 404)
+        raise NotFound("No live call of yours has that id.", "no_such_call")
     if call["status"] != CallStatus.ACCEPTED:
-        raise ApiError("Wait for the call to be answered.", "call_not_answered", 409)
+        raise Conflict("Wait for the call to be answered.", "call_not_answered")
     other = call["callee_id"] if from_caller else call["caller_id"]
     channel = call["callee_channel"] if from_caller else call["caller_channel"]
     frame = {"type": kind, "call_id": str(call_id), "from_user_id": str(user.pk), **payload}
@@ -270,7 +270,7 @@ def turn_credentials(*, user: User) -> dict[str, Any]:
     """coturn's REST API (use-auth-secret): username "<expiry>:<user id>", password
     base64(HMAC-SHA1(secret, username))."""
     if not settings.TURN_SECRET or not settings.TURN_URIS:
-        raise ApiError("Calls relay is not configured here.", "turn_unavailable", 503)
+        raise Unavailable("Calls relay is not configured here.", "turn_unavailable")
     ttl = settings.TURN_TTL
     username = f"{int(time.time()) + ttl}:{user.pk}"
     digest = hmac.new(settings.TURN_SECRET.encode(), username.encode(), hashlib.sha1).digest()

@@ -15,7 +15,7 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.selectors import user_by_public_id
 from aurum import events
-from aurum.errors import ApiError, RateLimited
+from aurum.errors import Conflict, DomainError, Forbidden, RateLimited
 from aurum.ratelimit import take, take_many
 from aurum.statements import Statements, padded
 from chat.models import (
@@ -48,7 +48,7 @@ class SendRequest:
     channel_name: str | None = None
 
 
-SendResult = tuple[Message, bool] | Exception  # ApiError, or RateLimited (a 429)
+SendResult = tuple[Message, bool] | DomainError  # a refusal per request, raised by the caller
 
 
 def message_send(
@@ -321,9 +321,9 @@ def _own_message(user: User, conversation_id: Any, message_id: Any) -> Message:
     if message is None:
         raise not_found()
     if message.sender_id != user.pk:
-        raise ApiError("Only the sender can change a message.", "not_sender", 403)
+        raise Forbidden("Only the sender can change a message.", "not_sender")
     if timezone.now() - message.created_at > EDIT_WINDOW:
-        raise ApiError("Messages can be changed for 15 minutes.", "edit_window_closed", 409)
+        raise Conflict("Messages can be changed for 15 minutes.", "edit_window_closed")
     check_reach(user.pk, other_member_id(conversation, user.pk))
     return message
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aurum import events
-from aurum.errors import ApiError
+from aurum.errors import RateLimited
 from chat.models import (
     ChatSettings,
     Connection,
@@ -70,10 +70,9 @@ def socket_open(*, user: User, channel_name: str, server: str, kind: str) -> Non
         list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
         open_now = Connection.objects.filter(user=user, seen_at__gte=fresh_since())
         if open_now.exclude(channel_name=channel_name).count() >= cap:
-            raise ApiError(
-                f"At most {cap} connections may be open at once; close one first.",
-                "too_many_connections",
-                429,
+            raise RateLimited(
+                detail=f"At most {cap} connections may be open at once; close one first.",
+                code="too_many_connections",
             )
         Connection.objects.update_or_create(
             channel_name=channel_name,

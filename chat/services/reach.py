@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.models import User
-from aurum.errors import ApiError
+from aurum.errors import DomainError, Forbidden, NotFound
 from matching import selectors as matching_selectors
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 
 
-def not_found() -> ApiError:
-    return ApiError("Not found.", "not_found", 404)
+def not_found() -> DomainError:
+    return NotFound()
 
 
-def pair_problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]:
+def pair_problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], DomainError]:
     """Why the members of each pair may not talk (chat or call), for the pairs that may not:
     each must see the other (the visibility rule: both active, approved, not hidden, not held
     for review, no block either way; 403 `profile_not_visible` when the first of the pair, the
@@ -34,7 +34,7 @@ def pair_problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]
     # (their own state; not when the batch has the pair both ways: the answer is keyed by pair).
     actors = {a for a, b in apart if (b, a) not in pairs}
     unlisted = actors - profile_selectors.listed_among(actors) if actors else set()
-    problems: dict[frozenset[Any], ApiError] = {}
+    problems: dict[frozenset[Any], DomainError] = {}
     for a, b in pairs:
         key = frozenset((a, b))
         if a in unlisted and (b, a) not in pairs:
@@ -42,18 +42,19 @@ def pair_problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], ApiError]
         elif key not in visible:
             problems[key] = not_found()
         elif key not in connected:
-            problems[key] = ApiError(
-                "You can talk once an interest between you is accepted.", "not_connected", 403
+            problems[key] = Forbidden(
+                "You can talk once an interest between you is accepted.",
+                "not_connected",
             )
     return problems
 
 
-def chat_problem(a: User, b: User) -> ApiError | None:
+def chat_problem(a: User, b: User) -> DomainError | None:
     """Why `a` may not talk to `b` (chat or call), or None when they may."""
     return pair_problem(a.pk, b.pk)
 
 
-def pair_problem(a_id: Any, b_id: Any) -> ApiError | None:
+def pair_problem(a_id: Any, b_id: Any) -> DomainError | None:
     return pair_problems({(a_id, b_id)}).get(frozenset((a_id, b_id)))
 
 

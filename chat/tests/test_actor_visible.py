@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aurum.errors import ApiError
+from aurum.errors import Forbidden
 from chat import services
 from chat.models import Call, Message
 from chat.tests.helpers import connected_pair
@@ -24,11 +24,11 @@ def test_a_member_back_in_verification_cannot_message_or_call(client_for):
         {"conversation_id": str(conversation.pk), "body": "Namaskaram", "client_id": "p-1"},
         format="json",
     )
-    with pytest.raises(ApiError) as call:
+    with pytest.raises(Forbidden) as call:
         services.call_invite(caller=groom.user, callee_id=str(bride.user_id), media="audio")
 
     assert sent.status_code == 403 and sent.json()["code"] == "profile_not_visible"
-    assert call.value.get_codes() == "profile_not_visible"
+    assert call.value.code == "profile_not_visible"
     assert not Message.objects.exists() and not Call.objects.exists()
 
 

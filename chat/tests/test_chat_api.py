@@ -513,10 +513,10 @@ def test_the_compiled_rule_answers_as_the_orm_does_for_a_mixed_batch(monkeypatch
         matching_selectors.PAIR_STATEMENTS,
     ]
 
-    compiled = {pair: error.get_codes() for pair, error in reach.pair_problems(pairs).items()}
+    compiled = {pair: error.code for pair, error in reach.pair_problems(pairs).items()}
     for cache in caches:
         monkeypatch.setattr(cache, "rows", lambda shape, values, build: list(build(values)))
-    orm = {pair: error.get_codes() for pair, error in reach.pair_problems(pairs).items()}
+    orm = {pair: error.code for pair, error in reach.pair_problems(pairs).items()}
 
     assert (
         compiled

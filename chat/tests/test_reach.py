@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 from accounts.models import User
 from accounts.privacy import member_erase
 from accounts.services import user_set_active
-from aurum.errors import ApiError
+from aurum.errors import NotFound
 from chat import services
 from chat.models import Message, Participant
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
@@ -321,7 +321,7 @@ async def test_after_a_block_no_live_frame_reaches_the_blocked_member():
         {"type": "read", "conversation_id": str(conversation.pk), "up_to_id": sent.id}
     )
     deleted = database_sync_to_async(services.message_delete)
-    with pytest.raises(ApiError):
+    with pytest.raises(NotFound):
         await deleted(user=bride.user, conversation_id=conversation.pk, message_id=sent.id)
     await bride_ws.disconnect()
 

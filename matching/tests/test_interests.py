@@ -203,7 +203,7 @@ def test_both_sending_at_once_end_in_one_accepted_interest():
 
     assert Interest.objects.count() == 1
     assert Interest.objects.get().status == "accepted"
-    assert set(errors) <= {"ApiError"}
+    assert set(errors) <= {"Conflict"}
 
 
 def test_dashboard_counts_interests(client_for):

@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from aurum.errors import ApiError
+from aurum.errors import DomainError
 from matching import services
 from matching.models import Interest, InterestSend
 from notifications.models import Notification
@@ -165,8 +165,8 @@ def test_sends_at_once_do_not_pass_the_limit(settings):
         try:
             services.interest_send(sender=groom.user, receiver=bride.user)
             codes.append("sent")
-        except ApiError as exc:  # the refusals are counted below
-            codes.append(exc.get_codes())
+        except DomainError as exc:  # the refusals are counted below
+            codes.append(exc.code)
         finally:
             connection.close()
 

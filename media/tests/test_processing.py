@@ -7,8 +7,14 @@ import zlib
 import pytest
 from PIL import Image, ImageFile
 
+from aurum.api_errors import status_for
 from media.processing import BadImage, make_renditions
 from media.tests import images
+
+
+def _status(refused: BadImage) -> int:
+    """The HTTP status the upload's refusal answers with (the error kind it names)."""
+    return status_for(refused.kind())
 
 
 def opened(data: bytes) -> Image.Image:
@@ -82,7 +88,7 @@ def test_bad_files_are_refused_with_a_reason(data, code, status):
     with pytest.raises(BadImage) as refused:
         make_renditions(data)
 
-    assert (refused.value.code, refused.value.status) == (code, status)
+    assert (refused.value.code, _status(refused.value)) == (code, status)
 
 
 @pytest.mark.parametrize("side", [7_000, 7_100, 10_000, 60_000])  # 49, 50.4, 100 MP, 3.6 GP
@@ -96,7 +102,7 @@ def test_huge_dimensions_are_refused_from_the_header_alone(side):
     with pytest.raises(BadImage) as refused:
         make_renditions(header)
 
-    assert (refused.value.code, refused.value.status) == ("too_many_pixels", 413)
+    assert (refused.value.code, _status(refused.value)) == ("too_many_pixels", 413)
 
 
 def test_jpeg_comments_do_not_survive():
@@ -135,7 +141,7 @@ def test_png_text_chunk_bomb_is_refused_not_a_crash():
     with pytest.raises(BadImage) as refused:
         make_renditions(bomb)
 
-    assert refused.value.status in {400, 413}
+    assert _status(refused.value) in {400, 413}
 
 
 def test_mpo_phone_photos_are_accepted():
@@ -187,7 +193,7 @@ def test_a_small_png_that_decodes_to_36_megapixels_is_refused_without_decoding(n
     with pytest.raises(BadImage) as refused:
         make_renditions(bomb)
 
-    assert (refused.value.code, refused.value.status) == ("too_many_pixels", 413)
+    assert (refused.value.code, _status(refused.value)) == ("too_many_pixels", 413)
     assert "file size" in refused.value.detail
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from accounts.models import AuditAction, AuditLog, User
 from accounts.tests.factories import PASSWORD, UserFactory, make_moderator
-from aurum.errors import ApiError
+from aurum.errors import DomainError
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member, sections_payload
 
@@ -423,8 +423,8 @@ def test_two_moderators_deciding_at_once_end_in_one_decision():
                 reviewer=moderator, member=member.user, approved=approved, notes="n"
             )
             outcomes.append("decided")
-        except ApiError as exc:
-            outcomes.append(str(exc.get_codes()))
+        except DomainError as exc:
+            outcomes.append(exc.code)
         finally:
             connection.close()
 
