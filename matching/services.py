@@ -21,7 +21,7 @@ from matching.models import (
 )
 from matching.search import sought_gender
 from matching.selectors import pair_key
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services

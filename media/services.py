@@ -18,7 +18,7 @@ from accounts.models import User
 from aurum.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, Unavailable
 from media.models import Photo, PhotoStatus
 from media.processing import BadImage, make_renditions
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 
 logger = logging.getLogger("aurum.media")

@@ -13,7 +13,7 @@ from accounts.models import AuditAction, User
 from aurum.errors import Conflict, DomainError, Invalid, NotFound
 from moderation import signals
 from moderation.models import Block, Report, ReportAction, ReportStatus
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
 

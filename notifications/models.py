@@ -6,26 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class Kind(models.TextChoices):
-    VERIFICATION_APPROVED = "verification_approved", "Profile approved"
-    VERIFICATION_REJECTED = "verification_rejected", "Profile not approved"
-    REPORT_RESOLVED = "report_resolved", "Your report was reviewed"
-    WARNING = "warning", "Warning from the moderators"
-    SUSPENSION = "suspension", "Account suspended"
-    PHOTO_APPROVED = "photo_approved", "Photo approved"
-    PHOTO_REJECTED = "photo_rejected", "Photo not approved"
-    INTEREST_RECEIVED = "interest_received", "New interest"
-    INTEREST_ACCEPTED = "interest_accepted", "Interest accepted"
-    INTEREST_DECLINED = "interest_declined", "Interest declined"
-    MESSAGE_RECEIVED = "message_received", "New message"
-    CALL_MISSED = "call_missed", "Missed call"
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
-    PUSH = "push", "Push"
+from notifications.choices import Kind
 
 
 class Notification(models.Model):

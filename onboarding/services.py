@@ -10,7 +10,7 @@ from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import DomainError, Invalid, NotFound
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services

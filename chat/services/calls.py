@@ -28,7 +28,7 @@ from chat.models import (
     Connection,
 )
 from chat.services.reach import check_reach, not_found
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 
 

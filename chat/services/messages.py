@@ -28,7 +28,7 @@ from chat.selectors import fresh_since, live_connections, message_data, other_me
 from chat.services.conversations import conversation_key, conversation_of, conversation_open
 from chat.services.presence import settings_of
 from chat.services.reach import check_reach, not_found, pair_problem, pair_problems
-from notifications.models import Kind
+from notifications.choices import Kind
 from notifications.services import notify
 
 EDIT_WINDOW = timedelta(minutes=15)
