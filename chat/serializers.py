@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
 
-from aurum.serializers import StrictSerializer
+from aurum.serializers import Out, Shape, StrictSerializer
 from chat.models import MAX_BODY, MAX_CLIENT_ID, CallMedia
 
 
@@ -127,15 +128,33 @@ class MessagesQuery(StrictSerializer):
         return attrs
 
 
-class MessageOut(serializers.Serializer):
-    id = serializers.IntegerField(help_text="Increases within the conversation: a cursor.")
-    conversation_id = serializers.UUIDField()
-    sender_id = serializers.UUIDField()
-    client_id = serializers.CharField()
-    body = serializers.CharField(help_text="Empty once the sender deleted the message.")
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-    deleted = serializers.BooleanField()
+def _shown_body(deleted: bool, body: str) -> str:
+    return "" if deleted else body
+
+
+def _moment_or_none(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+# The one shape of a message, HTTP lists and live frames alike: `MessageOut` documents it,
+# `chat.selectors.message_data` builds it (given whether the message is deleted).
+MESSAGE = Shape(
+    Out("id", serializers.IntegerField(help_text="Increases within the conversation: a cursor.")),
+    Out("conversation_id", serializers.UUIDField(), transform=str),
+    Out("sender_id", serializers.UUIDField(), transform=str),
+    Out("client_id", serializers.CharField()),
+    Out(
+        "body",
+        serializers.CharField(help_text="Empty once the sender deleted the message."),
+        ("deleted", "body"),
+        _shown_body,
+    ),
+    Out("created_at", serializers.DateTimeField(), transform=datetime.isoformat),
+    Out("edited_at", serializers.DateTimeField(allow_null=True), transform=_moment_or_none),
+    Out("deleted", serializers.BooleanField()),
+    given=("deleted",),
+)
+MessageOut = MESSAGE.serializer("MessageOut", module=__name__)
 
 
 class MessagesPageOut(serializers.Serializer):
