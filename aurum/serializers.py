@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from keyword import iskeyword
 from typing import Any
 
 from django.http import QueryDict
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 
@@ -106,3 +111,105 @@ def choice_list(choices: Any, max_length: int = 60) -> serializers.ListField:
     return ChoiceList(
         child=serializers.ChoiceField(choices=values), required=False, max_length=max_length
     )
+
+
+# --- output shapes written once --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Out:
+    """One field of an output shape: its `name`, its `schema` (a DRF field, what the OpenAPI
+    document shows) and its value, `transform(*sources)` or the one source as it is. A
+    source is an attribute of the item (a key, for shapes of rows), or a value given to
+    `Shape.build` beside it; none given: the field's own name."""
+
+    name: str
+    schema: serializers.Field
+    sources: tuple[str, ...] = ()
+    transform: Callable[..., Any] | None = None
+
+
+class Shape:
+    """An output written once, as a table of `Out` fields, from which come both the serializer
+    the OpenAPI document describes (`serializer`) and `build(item, *given)`, the dict in
+    the fields' order, compiled once from the table into one literal: the lists and frames
+    built with it cost no more than a hand-written dict (no serializer per item)."""
+
+    def __init__(self, *fields: Out, keys: bool = False, given: tuple[str, ...] = ()) -> None:
+        self.fields = fields
+        self.given = given
+        self.build: Callable[..., dict[str, Any]] = self._compile(keys)
+
+    @property
+    def item_sources(self) -> tuple[str, ...]:
+        """The attributes (or keys) of the item that `build` reads, in the table's order."""
+        sources = (s for f in self.fields for s in f.sources or (f.name,))
+        return tuple(dict.fromkeys(s for s in sources if s not in self.given))
+
+    def _compile(self, keys: bool) -> Callable[..., dict[str, Any]]:
+        # Generated as namedtuple and dataclasses generate theirs; only identifiers and reprs
+        # of the table's names reach the source.
+        names = [f.name for f in self.fields]
+        named = all(g.isidentifier() and not iskeyword(g) for g in self.given)
+        if len(set(names)) != len(names) or not named:
+            raise ValueError(f"a shape's field names are unique, its given values named: {names}")
+        namespace: dict[str, Any] = {}
+        parts = []
+        for index, field in enumerate(self.fields):
+            args = [self._read(source, keys) for source in field.sources or (field.name,)]
+            if field.transform is None:
+                if len(args) != 1:
+                    raise ValueError(f"{field.name}: several sources need a transform")
+                value = args[0]
+            else:
+                namespace[f"_transform{index}"] = field.transform
+                value = f"_transform{index}({', '.join(args)})"
+            parts.append(f"{field.name!r}: {value}")
+        params = ", ".join(("_item", *self.given))
+        source = f"def build({params}):\n    return {{{', '.join(parts)}}}\n"
+        exec(compile(source, f"<shape {', '.join(names)}>", "exec"), namespace)  # noqa: S102
+        return namespace["build"]
+
+    def _read(self, source: str, keys: bool) -> str:
+        if source in self.given:
+            return source
+        if keys:
+            return f"_item[{source!r}]"
+        if not source.isidentifier() or iskeyword(source):
+            raise ValueError(f"not an attribute: {source!r}")
+        return f"_item.{source}"
+
+    def serializer(
+        self,
+        name: str,
+        *,
+        module: str,
+        doc: str | None = None,
+        to_representation: Callable[[Any, Any], dict[str, Any]] | None = None,
+    ) -> type[serializers.Serializer]:
+        """A serializer with the table's fields, in its order, for the schema (and for nesting in
+        other serializers); `to_representation`, when given, is how it turns an item into the
+        shape (the app's own way to `build` one)."""
+        attrs: dict[str, Any] = {"__module__": module, "__qualname__": name, "__doc__": doc}
+        for field in self.fields:  # created in the table's order, which DRF's order follows
+            if field.schema.read_only:
+                attrs[field.name], attrs[f"get_{field.name}"] = _computed(field)
+            else:
+                attrs[field.name] = copy.deepcopy(field.schema)
+        if to_representation is not None:
+            attrs["to_representation"] = to_representation
+        return type(name, (serializers.Serializer,), attrs)
+
+
+def _computed(field: Out) -> tuple[serializers.SerializerMethodField, Callable[..., Any]]:
+    """A read-only (computed) field as DRF documents a computed value: a method field whose
+    schema is the table's, so the schema reads as it did when cards were written by hand."""
+    kwargs = {key: value for key, value in field.schema._kwargs.items() if key != "read_only"}
+    documented = type(field.schema)(*field.schema._args, **kwargs)
+
+    @extend_schema_field(documented)
+    def method(self: serializers.Serializer, item: Any) -> Any:
+        return item[field.name] if isinstance(item, Mapping) else getattr(item, field.name)
+
+    method.__name__ = f"get_{field.name}"
+    return serializers.SerializerMethodField(), method

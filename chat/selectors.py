@@ -23,6 +23,7 @@ from chat.models import (
     Message,
     Participant,
 )
+from chat.serializers import MESSAGE
 from moderation import selectors as moderation_selectors
 
 CONVERSATIONS = Keyset(("-activity", "-id"), ("moment", "int"), "conversations")
@@ -39,18 +40,8 @@ def other_member_id(conversation: Conversation, user_id: Any) -> Any:
 
 
 def message_data(message: Message) -> dict[str, Any]:
-    """The one shape of a message: HTTP lists and live frames alike."""
-    deleted = message.deleted_at is not None
-    return {
-        "id": message.id,
-        "conversation_id": str(message.conversation_id),
-        "sender_id": str(message.sender_id),
-        "client_id": message.client_id,
-        "body": "" if deleted else message.body,
-        "created_at": message.created_at.isoformat(),
-        "edited_at": message.edited_at.isoformat() if message.edited_at else None,
-        "deleted": deleted,
-    }
+    """The one shape of a message (`chat.serializers.MESSAGE`): HTTP lists and live frames."""
+    return MESSAGE.build(message, message.deleted_at is not None)
 
 
 def _not_blocked_by_the_other(viewer: User, path: str = "") -> Q:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+import string
 import uuid
-from typing import Any
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.conf import settings
 from rest_framework import serializers
 
-from aurum.serializers import StrictSerializer
+from aurum.serializers import Out, Shape, StrictSerializer
 from chat.models import MAX_BODY, MAX_CLIENT_ID, CallMedia
 
 
@@ -17,13 +20,23 @@ class BodyField(serializers.CharField):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(max_length=MAX_BODY, trim_whitespace=False, **kwargs)
 
+    @staticmethod
+    def refusal(value: str) -> serializers.ValidationError | None:
+        """What refuses a body beyond a CharField's rules (the send frame's quick path asks too)."""
+        if not value.strip():
+            return serializers.ValidationError("Write something to send.", code="blank")
+        if "\x00" in value:
+            return serializers.ValidationError("Null characters are not allowed.", code="invalid")
+        return None
+
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
-        if not value.strip():
-            raise serializers.ValidationError("Write something to send.", code="blank")
-        if "\x00" in value:
-            raise serializers.ValidationError("Null characters are not allowed.", code="invalid")
+        if (refused := self.refusal(value)) is not None:
+            raise refused
         return value
+
+
+CLIENT_ID_CHARS = "A-Za-z0-9_.:-"  # a regular expression's character set
 
 
 class SendIn(StrictSerializer):
@@ -33,7 +46,7 @@ class SendIn(StrictSerializer):
     )
     body = BodyField()
     client_id = serializers.RegexField(
-        r"^[A-Za-z0-9_.:-]+$",
+        rf"^[{CLIENT_ID_CHARS}]+$",
         max_length=MAX_CLIENT_ID,
         help_text="The app's id for this message (a UUID, say); sending it again returns "
         "the first message.",
@@ -47,31 +60,44 @@ class SendIn(StrictSerializer):
         return attrs
 
 
-_CLIENT_ID = re.compile(rf"[A-Za-z0-9_.:-]{{1,{MAX_CLIENT_ID}}}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_SEND_FIELDS = frozenset({"type", "conversation_id", "recipient_id", "body", "client_id"})
-
-
 class FrameSendIn(SendIn):
     type = serializers.CharField()
 
-    @staticmethod
-    def quick_validation(data: dict[str, Any]) -> dict[str, Any] | None:
-        """The plain `message.send` frame (strings where strings go, nothing to trim or
-        convert) accepted without DRF's machinery, which took a tenth of a chat server's time;
-        the same validated data `run_validation` gives. None for anything else: the
-        serializer then judges it and words the error. A test holds the two to agreement."""
-        if not (data.keys() <= _SEND_FIELDS and data.get("type") == "message.send"):
+    # The plain `message.send` frame (strings where strings go, nothing to trim or convert)
+    # accepted without DRF's machinery, which took a tenth of a chat server's time: the same
+    # validated data `run_validation` gives, or None (the serializer then judges the frame and
+    # words the error). Set below from the fields (`quick_send_validation`); a test holds the
+    # two to agreement.
+    quick_validation: ClassVar[Callable[[dict[str, Any]], dict[str, Any] | None]]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def quick_send_validation(serializer: SendIn) -> Callable[[dict[str, Any]], dict[str, Any] | None]:
+    """`FrameSendIn.quick_validation`, its rules read once from the serializer's own fields
+    (which fields, their lengths, the body's refusals) and `CLIENT_ID_CHARS`, so that a rule
+    is changed in one place: the serializer."""
+    fields = serializer.fields
+    names = frozenset(fields)
+    body_max, body_refusal = fields["body"].max_length, fields["body"].refusal
+    # The id's characters, up to its length, with nothing to trim (no whitespace among them).
+    client_id_pattern = re.compile(rf"[{CLIENT_ID_CHARS}]{{1,{fields['client_id'].max_length}}}")
+    if any(client_id_pattern.fullmatch(space) for space in string.whitespace):
+        raise ValueError("a client_id the serializer trims cannot take the quick path")
+    recipient_max = fields["recipient_id"].max_length
+
+    def quick(data: dict[str, Any]) -> dict[str, Any] | None:
+        if not (data.keys() <= names and data.get("type") == "message.send"):
             return None
         body, client_id = data.get("body"), data.get("client_id")
         if not (
             isinstance(body, str)
-            and len(body) <= MAX_BODY
-            and body.strip()
-            and "\x00" not in body
+            and len(body) <= body_max
             and (body.isascii() or _SURROGATE.search(body) is None)
+            and body_refusal(body) is None
             and isinstance(client_id, str)
-            and _CLIENT_ID.fullmatch(client_id)
+            and client_id_pattern.fullmatch(client_id)
         ):
             return None
         conversation_id, recipient_id = data.get("conversation_id"), data.get("recipient_id")
@@ -84,7 +110,7 @@ class FrameSendIn(SendIn):
         elif (
             isinstance(recipient_id, str)
             and "conversation_id" not in data
-            and 0 < len(recipient_id) <= 40
+            and 0 < len(recipient_id) <= recipient_max
             and recipient_id == recipient_id.strip()
             and recipient_id.isascii()
             and "\x00" not in recipient_id
@@ -94,6 +120,11 @@ class FrameSendIn(SendIn):
             return None
         valid.update(body=body, client_id=client_id, type="message.send")
         return valid
+
+    return quick
+
+
+FrameSendIn.quick_validation = staticmethod(quick_send_validation(FrameSendIn()))
 
 
 class EditIn(StrictSerializer):
@@ -127,15 +158,33 @@ class MessagesQuery(StrictSerializer):
         return attrs
 
 
-class MessageOut(serializers.Serializer):
-    id = serializers.IntegerField(help_text="Increases within the conversation: a cursor.")
-    conversation_id = serializers.UUIDField()
-    sender_id = serializers.UUIDField()
-    client_id = serializers.CharField()
-    body = serializers.CharField(help_text="Empty once the sender deleted the message.")
-    created_at = serializers.DateTimeField()
-    edited_at = serializers.DateTimeField(allow_null=True)
-    deleted = serializers.BooleanField()
+def _shown_body(deleted: bool, body: str) -> str:
+    return "" if deleted else body
+
+
+def _moment_or_none(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+# The one shape of a message, HTTP lists and live frames alike: `MessageOut` documents it,
+# `chat.selectors.message_data` builds it (given whether the message is deleted).
+MESSAGE = Shape(
+    Out("id", serializers.IntegerField(help_text="Increases within the conversation: a cursor.")),
+    Out("conversation_id", serializers.UUIDField(), transform=str),
+    Out("sender_id", serializers.UUIDField(), transform=str),
+    Out("client_id", serializers.CharField()),
+    Out(
+        "body",
+        serializers.CharField(help_text="Empty once the sender deleted the message."),
+        ("deleted", "body"),
+        _shown_body,
+    ),
+    Out("created_at", serializers.DateTimeField(), transform=datetime.isoformat),
+    Out("edited_at", serializers.DateTimeField(allow_null=True), transform=_moment_or_none),
+    Out("deleted", serializers.BooleanField()),
+    given=("deleted",),
+)
+MessageOut = MESSAGE.serializer("MessageOut", module=__name__)
 
 
 class MessagesPageOut(serializers.Serializer):

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from accounts.serializers import PhoneField
-from aurum.serializers import StrictSerializer, choice_list
+from aurum.serializers import Out, Shape, StrictSerializer, choice_list
 from profiles import selectors
 from profiles.choices import (
     ALL_CASTES,
@@ -229,30 +229,35 @@ LAST_ACTIVE_HELP = (
 )
 
 
+def last_seen_hidden(profile: Profile, context: dict[str, Any]) -> bool:
+    """Whether the owner hides their last seen from the viewer (context): from an annotation
+    (`profile_for_viewer`), the list's context (`card_context`), or one query."""
+    hidden = getattr(profile, "hides_last_seen", None)
+    if hidden is not None:
+        return bool(hidden)
+    hidden_ids = context.get("last_seen_hidden")
+    if hidden_ids is None:
+        hidden_ids = selectors.last_seen_hidden_among(
+            viewer=context["viewer"], owner_ids=[profile.pk]
+        )
+    return profile.pk in hidden_ids
+
+
 class LastActiveMixin:
     """`last_active_at` and `last_active` of a profile as the viewer (context) may know them
-    (`selectors.last_active_shown`). Whether the owner hides their last seen comes from the
-    list's context (`card_context`), an annotation (`profile_for_viewer`), or one query."""
+    (`selectors.last_active_shown`), whether the owner hides their last seen as
+    `last_seen_hidden` finds it."""
 
     context: dict[str, Any]
 
     def _activity(self, profile: Profile) -> tuple[Any, Any]:
         memo = self.__dict__.setdefault("_activity_memo", {})
         if profile.pk not in memo:
-            viewer = self.context["viewer"]
-            hidden = getattr(profile, "hides_last_seen", None)
-            if hidden is None:
-                hidden_ids = self.context.get("last_seen_hidden")
-                if hidden_ids is None:
-                    hidden_ids = selectors.last_seen_hidden_among(
-                        viewer=viewer, owner_ids=[profile.pk]
-                    )
-                hidden = profile.pk in hidden_ids
             memo[profile.pk] = selectors.last_active_shown(
-                viewer=viewer,
+                viewer=self.context["viewer"],
                 owner_id=profile.pk,
                 moment=profile.last_active_at,
-                hidden=hidden,
+                hidden=last_seen_hidden(profile, self.context),
                 today=timezone.localdate(),
             )
         return memo[profile.pk]
@@ -378,43 +383,109 @@ class OwnProfileOut(ProfileOut):
         return self._completion(profile)["next_step"]
 
 
-class CardOut(LastActiveMixin, serializers.Serializer):
-    """A member in a list (the API's card), as `viewer` (context) may see them."""
+def _bucket_value(bucket: selectors.Activity | None) -> str | None:
+    return bucket.value if bucket is not None else None
 
-    id = serializers.UUIDField(source="user_id")
-    profile_code = serializers.CharField(source="user.profile_code")
-    first_name = serializers.CharField(source="user.first_name")
-    age = serializers.SerializerMethodField()
-    height_cm = serializers.IntegerField(allow_null=True)
-    religion = serializers.CharField(allow_null=True)
-    caste = serializers.CharField(allow_null=True)
-    district = serializers.CharField(allow_null=True)
-    occupation = serializers.SerializerMethodField()
-    education_level = serializers.SerializerMethodField()
-    photo = serializers.SerializerMethodField()
-    last_active_at = serializers.SerializerMethodField()
-    last_active = serializers.SerializerMethodField()
 
-    @extend_schema_field(serializers.IntegerField(allow_null=True))
-    def get_age(self, profile: Profile) -> int | None:
-        return selectors.age_on(profile.date_of_birth)
+# The card, written once: `CardOut` (the schema, and cards of model instances) and
+# `cards_from_values` (lists of rows) both build it from this table. A source is a column of
+# `selectors.card_values` or a value `_cards` computes for the row; those computed show
+# readOnly in the schema, as they always have.
+CARD = Shape(
+    Out("id", serializers.UUIDField(), ("user_id",), str),
+    Out("profile_code", serializers.CharField(), ("user__profile_code",)),
+    Out("first_name", serializers.CharField(), ("user__first_name",)),
+    Out("age", serializers.IntegerField(allow_null=True, read_only=True)),
+    Out("height_cm", serializers.IntegerField(allow_null=True)),
+    Out("religion", serializers.CharField(allow_null=True)),
+    Out("caste", serializers.CharField(allow_null=True)),
+    Out("district", serializers.CharField(allow_null=True)),
+    Out(
+        "occupation",
+        serializers.CharField(allow_null=True, read_only=True),
+        ("career__occupation",),
+    ),
+    Out(
+        "education_level",
+        serializers.CharField(allow_null=True, read_only=True),
+        ("education__level",),
+    ),
+    Out("photo", PhotoOut(allow_null=True, read_only=True)),
+    Out(
+        "last_active_at",
+        serializers.DateTimeField(allow_null=True, read_only=True, help_text=LAST_ACTIVE_AT_HELP),
+        ("exact",),
+        _moment.to_representation,
+    ),
+    Out(
+        "last_active",
+        serializers.ChoiceField(
+            choices=[a.value for a in selectors.Activity],
+            allow_null=True,
+            read_only=True,
+            help_text=LAST_ACTIVE_HELP,
+        ),
+        ("bucket",),
+        _bucket_value,
+    ),
+    keys=True,
+    given=("age", "photo", "exact", "bucket"),
+)
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_occupation(self, profile: Profile) -> str | None:
-        career = selectors.section_or_none(profile, "career")
-        return career.occupation if career is not None else None  # type: ignore[attr-defined]
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_education_level(self, profile: Profile) -> str | None:
-        education = selectors.section_or_none(profile, "education")
-        return education.level if education is not None else None  # type: ignore[attr-defined]
+def _cards(viewer: Any, rows: list[dict[str, Any]], photos: dict[Any, Any]) -> list[Any]:
+    """The cards of `rows` (`selectors.card_values`'s columns and `hides_last_seen`) with their
+    photos, as `viewer` may see them: the values the table leaves to the list, per row."""
+    today = timezone.localdate()
+    build = CARD.build
+    cards = []
+    for row in rows:
+        exact, bucket = selectors.last_active_shown(
+            viewer=viewer,
+            owner_id=row["user_id"],
+            moment=row["last_active_at"],
+            hidden=row["hides_last_seen"],
+            today=today,
+        )
+        age = selectors.age_on(row["date_of_birth"], today)
+        cards.append(build(row, age, photos.get(row["user_id"]), exact, bucket))
+    return cards
 
-    @extend_schema_field(PhotoOut(allow_null=True))
-    def get_photo(self, profile: Profile) -> dict[str, str] | None:
-        photos = self.context.get("photos")  # a list's photos, fetched at once (card_context)
-        if photos is not None:
-            return photos.get(profile.pk)
-        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
+
+def _column(profile: Profile, column: str) -> Any:
+    """A `card_values` column read from a profile (`career__occupation`: None without one)."""
+    name, _, attribute = column.partition("__")
+    if not attribute:
+        return getattr(profile, name)
+    related = selectors.section_or_none(profile, name)
+    return getattr(related, attribute) if related is not None else None
+
+
+# What `_cards` reads of a row besides the table's columns.
+_CARD_ROW = tuple(dict.fromkeys(("user_id", "date_of_birth", "last_active_at", *CARD.item_sources)))
+
+
+def _card_of(serializer: serializers.Serializer, profile: Profile) -> dict[str, Any]:
+    """A profile's card: its row of `card_values` read from the instance, then `_cards`."""
+    context = serializer.context
+    viewer = context["viewer"]
+    photos = context.get("photos")  # a list's photos, fetched at once (card_context)
+    photo = (
+        photos.get(profile.pk)
+        if photos is not None
+        else selectors.photo_for(viewer=viewer, profile=profile)
+    )
+    row = {column: _column(profile, column) for column in _CARD_ROW}
+    row["hides_last_seen"] = last_seen_hidden(profile, context)
+    return _cards(viewer, [row], {profile.pk: photo})[0]
+
+
+CardOut = CARD.serializer(
+    "CardOut",
+    module=__name__,
+    doc="A member in a list (the API's card), as `viewer` (context) may see them.",
+    to_representation=_card_of,
+)
 
 
 def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
@@ -433,32 +504,4 @@ def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
     """`CardOut`'s output for rows of `selectors.card_values` drawn from the visibility rule
     in this request (search, feed), built without a query, a model instance or a serializer
     per row (a test holds both outputs equal)."""
-    photos = selectors.photos_from_rows(viewer=viewer, rows=rows)
-    today = timezone.localdate()
-    cards = []
-    for row in rows:
-        exact, bucket = selectors.last_active_shown(
-            viewer=viewer,
-            owner_id=row["user_id"],
-            moment=row["last_active_at"],
-            hidden=row["hides_last_seen"],
-            today=today,
-        )
-        cards.append(
-            {
-                "id": str(row["user_id"]),
-                "profile_code": row["user__profile_code"],
-                "first_name": row["user__first_name"],
-                "age": selectors.age_on(row["date_of_birth"], today),
-                "height_cm": row["height_cm"],
-                "religion": row["religion"],
-                "caste": row["caste"],
-                "district": row["district"],
-                "occupation": row["career__occupation"],
-                "education_level": row["education__level"],
-                "photo": photos.get(row["user_id"]),
-                "last_active_at": _moment.to_representation(exact),
-                "last_active": bucket.value if bucket is not None else None,
-            }
-        )
-    return cards
+    return _cards(viewer, rows, selectors.photos_from_rows(viewer=viewer, rows=rows))

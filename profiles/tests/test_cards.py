@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from rest_framework.renderers import JSONRenderer
 
 from media.models import Photo
 from profiles import selectors
@@ -38,8 +39,25 @@ def test_cards_from_values_equal_the_card_serializer():
     slow = CardOut(profiles, many=True, context=card_context(viewer.user, profiles)).data
 
     assert fast == slow
+    # byte for byte, in the order the schema gives (dicts compare equal in any order)
+    assert JSONRenderer().render(fast) == JSONRenderer().render(slow)
+    assert all(list(card) == list(CardOut().fields) for card in fast)
     by_id = {card["id"]: card for card in fast}
     assert by_id[str(with_photo.pk)]["photo"]["tiny_url"]
     assert by_id[str(private.pk)]["photo"] is None
     assert by_id[str(without_career.pk)]["occupation"] is None
     assert Profile.objects.count() == 4
+
+
+def test_cards_of_instances_equal_cards_of_rows_without_a_list_context():
+    """A card serialized alone (no `card_context`) asks its photo and last-seen setting itself,
+    and still gives what the rows give, in the same order."""
+    viewer = make_groom()
+    owner = make_member(photo_visibility="accepted_interests")
+    listed = selectors.visible_profiles(viewer=viewer.user).filter(pk=owner.pk)
+
+    (fast,) = cards_from_values(viewer.user, list(selectors.card_values(listed)))
+    alone = CardOut(Profile.objects.get(pk=owner.pk), context={"viewer": viewer.user}).data
+
+    assert JSONRenderer().render(alone) == JSONRenderer().render(fast)
+    assert fast["id"] == str(owner.pk) and fast["occupation"] is not None
