@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+import policy
 from accounts.serializers import PhoneField
 from aurum.serializers import StrictSerializer, choice_list
 from profiles import selectors
@@ -244,7 +245,7 @@ class LastActiveMixin:
             if hidden is None:
                 hidden_ids = self.context.get("last_seen_hidden")
                 if hidden_ids is None:
-                    hidden_ids = selectors.last_seen_hidden_among(
+                    hidden_ids = policy.last_seen_hidden_among(
                         viewer=viewer, owner_ids=[profile.pk]
                     )
                 hidden = profile.pk in hidden_ids
@@ -315,7 +316,7 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
 
     @extend_schema_field(PhotoOut(allow_null=True))
     def get_photo(self, profile: Profile) -> dict[str, str] | None:
-        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
+        return policy.photo_for(viewer=self.context["viewer"], profile=profile)
 
     @extend_schema_field(EducationOut(allow_null=True))
     def get_education(self, profile: Profile) -> Any:
@@ -336,7 +337,7 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
     @extend_schema_field(ContactOut(allow_null=True))
     def get_contact(self, profile: Profile) -> dict[str, Any] | None:
         viewer = self.context["viewer"]
-        if not selectors.can_see_contact(viewer=viewer, owner=profile.user):
+        if not policy.can_see_contact(viewer=viewer, owner=profile.user):
             return None
         return {
             "phone": profile.user.phone,
@@ -361,7 +362,7 @@ class OwnProfileOut(ProfileOut):
     def _completion(self, profile: Profile) -> dict[str, Any]:
         cached = getattr(profile, "_completion_cache", None)
         if cached is None:
-            cached = selectors.completion(profile=profile)
+            cached = policy.completion(profile=profile)
             profile._completion_cache = cached  # type: ignore[attr-defined]
         return cached
 
@@ -414,7 +415,7 @@ class CardOut(LastActiveMixin, serializers.Serializer):
         photos = self.context.get("photos")  # a list's photos, fetched at once (card_context)
         if photos is not None:
             return photos.get(profile.pk)
-        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
+        return policy.photo_for(viewer=self.context["viewer"], profile=profile)
 
 
 def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
@@ -422,18 +423,18 @@ def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
     hide their last seen, each fetched for the whole list at once."""
     return {
         "viewer": viewer,
-        "photos": selectors.photos_for_cards(viewer=viewer, profiles=profiles),
-        "last_seen_hidden": selectors.last_seen_hidden_among(
+        "photos": policy.photos_for_cards(viewer=viewer, profiles=profiles),
+        "last_seen_hidden": policy.last_seen_hidden_among(
             viewer=viewer, owner_ids=[p.pk for p in profiles]
         ),
     }
 
 
 def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    """`CardOut`'s output for rows of `selectors.card_values` drawn from the visibility rule
+    """`CardOut`'s output for rows of `policy.card_values` drawn from the visibility rule
     in this request (search, feed), built without a query, a model instance or a serializer
     per row (a test holds both outputs equal)."""
-    photos = selectors.photos_from_rows(viewer=viewer, rows=rows)
+    photos = policy.photos_from_rows(viewer=viewer, rows=rows)
     today = timezone.localdate()
     cards = []
     for row in rows:
