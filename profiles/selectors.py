@@ -47,7 +47,7 @@ class CardRef(Protocol):
 
 @dataclass(frozen=True)
 class CardRow:
-    """A card's row of plain values (`card_values`), for lists that skip model instances."""
+    """A card's row of plain values (`policy.card_values`), for lists that skip model instances."""
 
     values: dict[str, Any]
 
@@ -86,7 +86,8 @@ def last_active_shown(
 ) -> tuple[datetime | None, Activity | None]:
     """What `viewer` may know of when the owner was last active, as (exact time, bucket): the
     member themself and staff get both; others only the bucket, and nothing when the owner
-    hides their last seen (`hidden`, from `hides_last_seen`). Pure: cards call it per row."""
+    hides their last seen (`hidden`, from `policy.hides_last_seen`). Pure: cards call it per
+    row."""
     if viewer.pk == owner_id or has_staff_powers(viewer):  # staff with the MFA they need
         return moment, activity_bucket(moment, today)
     if hidden:
