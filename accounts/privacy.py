@@ -1,18 +1,21 @@
 """A member's rights over their data (India's DPDP Act 2023, the GDPR): a copy of everything
 Aurum holds on them, and erasure.
 
-Each app says what it holds on a member and how it goes (`register_member_data`, from its
-AppConfig.ready), so accounts knows no other app's models. Export gathers every part; erasure
-runs every part in one transaction, then anonymises the account itself, which stays as the
-"deleted member" that other members' conversations and the audit log still point at.
+Each app says what it holds on a member and how it goes in its `privacy` module (`export`,
+`erase`); settings list those modules (`MEMBER_DATA`, in erasure's order), so accounts knows
+no other app's models. Export gathers every part; erasure runs every part in one transaction,
+then anonymises the account itself, which stays as the "deleted member" that other members'
+conversations and the audit log still point at.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -30,31 +33,31 @@ DELETED_NAME = "Deleted member"
 
 @dataclass(frozen=True)
 class MemberData:
+    """A part of a member's data: `export(user)` returns it (JSON-ready: DRF's encoder takes
+    UUIDs and times); `erase(user)` removes what must go when the member deletes their
+    account."""
+
     name: str
     export: Callable[[User], Any]
-    erase: Callable[[User], None] | None
+    erase: Callable[[User], None]
 
 
-_parts: dict[str, MemberData] = {}
-
-
-def register_member_data(
-    name: str, *, export: Callable[[User], Any], erase: Callable[[User], None] | None = None
-) -> None:
-    """`export(user)` returns the part's data (JSON-ready: DRF's encoder takes UUIDs and
-    times); `erase(user)` removes what must go when the member deletes their account (None:
-    the part keeps what it holds, anonymous once the account is)."""
-    _parts[name] = MemberData(name, export, erase)
+def _parts() -> list[MemberData]:
+    parts = []
+    for name, path in settings.MEMBER_DATA.items():
+        module = import_module(path)
+        parts.append(MemberData(name, module.export, module.erase))
+    return parts
 
 
 def member_parts() -> list[str]:
-    return ["account", *_parts]
+    return ["account", *settings.MEMBER_DATA]
 
 
 def member_export(user: User) -> dict[str, Any]:
     """Everything Aurum holds on `user`, part by part."""
     data: dict[str, Any] = {"account": _account(user)}
-    for part in _parts.values():
+    for part in _parts():
         data[part.name] = part.export(user)
     return data
 
@@ -92,9 +95,8 @@ def member_erase(user: User) -> None:
     with transaction.atomic():
         # The account's row is the lock an upload in flight waits on (media.services).
         user = User.objects.select_for_update().get(pk=user.pk)
-        for part in _parts.values():
-            if part.erase is not None:
-                part.erase(user)
+        for part in _parts():
+            part.erase(user)
         OutstandingToken.objects.filter(user=user).delete()  # their blacklist rows too
         OneTimeCode.objects.filter(user=user).delete()
         TOTPDevice.objects.filter(user=user).delete()

@@ -352,6 +352,17 @@ WHITENOISE_USE_FINDERS = DEBUG
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = ["accounts.backends.IdentifierBackend"]
+# A member's data, part by part: the name in their export -> the module with that part's
+# `export(user)` and `erase(user)` (accounts.privacy). Erasure runs them in this order, in one
+# transaction, before the account itself is anonymised.
+MEMBER_DATA = {
+    "profile": "profiles.privacy",
+    "moderation": "moderation.privacy",
+    "matching": "matching.privacy",
+    "chat": "chat.privacy",
+    "photos": "media.privacy",
+    "notifications": "notifications.privacy",
+}
 PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idOwaspHasher",
     "django.contrib.auth.hashers.Argon2PasswordHasher",

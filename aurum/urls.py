@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from aurum import api_errors, docs, health
+from aurum import api_errors, dashboard, docs, health
 from media import views as media_views
 
 api_v1 = [
@@ -13,6 +13,7 @@ api_v1 = [
     path("matching/", include("matching.urls")),
     path("chat/", include("chat.urls")),
     path("", include("profiles.urls")),
+    path("dashboard", dashboard.DashboardView.as_view(), name="dashboard"),
 ]
 
 urlpatterns = [

@@ -14,15 +14,6 @@ class ChatConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from accounts.privacy import register_member_data
-        from chat import privacy
-
-        register_member_data("chat", export=privacy.export, erase=privacy.erase)
         from chat import receivers
-        from chat.selectors import hides_last_seen, recent_chats
-        from profiles.selectors import register_dashboard_part, register_last_seen_rule
 
         receivers.connect()
-        register_dashboard_part("recent_chats", recent_chats)
-        # "Show last seen" is chat's switch; the rule of what a card shows stays in profiles.
-        register_last_seen_rule(hides_last_seen)

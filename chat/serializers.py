@@ -6,14 +6,14 @@ import re
 import string
 import uuid
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any, ClassVar
 
 from django.conf import settings
 from rest_framework import serializers
 
-from aurum.serializers import Out, Shape, StrictSerializer
+from aurum.serializers import StrictSerializer
 from chat.models import MAX_BODY, MAX_CLIENT_ID, CallMedia
+from chat.shapes import MESSAGE
 
 
 class BodyField(serializers.CharField):
@@ -158,32 +158,6 @@ class MessagesQuery(StrictSerializer):
         return attrs
 
 
-def _shown_body(deleted: bool, body: str) -> str:
-    return "" if deleted else body
-
-
-def _moment_or_none(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-# The one shape of a message, HTTP lists and live frames alike: `MessageOut` documents it,
-# `chat.selectors.message_data` builds it (given whether the message is deleted).
-MESSAGE = Shape(
-    Out("id", serializers.IntegerField(help_text="Increases within the conversation: a cursor.")),
-    Out("conversation_id", serializers.UUIDField(), transform=str),
-    Out("sender_id", serializers.UUIDField(), transform=str),
-    Out("client_id", serializers.CharField()),
-    Out(
-        "body",
-        serializers.CharField(help_text="Empty once the sender deleted the message."),
-        ("deleted", "body"),
-        _shown_body,
-    ),
-    Out("created_at", serializers.DateTimeField(), transform=datetime.isoformat),
-    Out("edited_at", serializers.DateTimeField(allow_null=True), transform=_moment_or_none),
-    Out("deleted", serializers.BooleanField()),
-    given=("deleted",),
-)
 MessageOut = MESSAGE.serializer("MessageOut", module=__name__)
 
 

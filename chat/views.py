@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from aurum.pagination import CreatedCursorPagination, keyset_schema
-from chat import selectors, serializers, services
+from chat import selectors, serializers, services, shapes
 from chat.models import Call
 
 TAG = ["chat"]
@@ -56,7 +56,7 @@ class MessagesView(APIView):
             before=query.get("before"),
             limit=query["limit"],
         )
-        results = [selectors.message_data(m) for m in messages]
+        results = [shapes.message_data(m) for m in messages]
         return Response(
             {"results": results, "has_more": more, **_message_links(request, query, messages, more)}
         )
@@ -99,7 +99,7 @@ class SendView(APIView):
             recipient_id=data.get("recipient_id"),
         )
         return Response(
-            selectors.message_data(message),
+            shapes.message_data(message),
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -130,7 +130,7 @@ class MessageView(APIView):
             message_id=message_id,
             body=data["body"],
         )
-        return Response(selectors.message_data(message))
+        return Response(shapes.message_data(message))
 
     @extend_schema(
         tags=TAG,
@@ -141,7 +141,7 @@ class MessageView(APIView):
         message = services.message_delete(
             user=request.user, conversation_id=conversation_id, message_id=message_id
         )
-        return Response(selectors.message_data(message))
+        return Response(shapes.message_data(message))
 
 
 class SettingsView(APIView):

@@ -24,6 +24,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+import policy
 from accounts.models import User
 from aurum.pagination import Keyset, KeysetPage
 from matching import scoring
@@ -69,7 +70,7 @@ def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage
         pool.annotate(match_score=scored["match_score"]),
         cursor=cursor,
         size=size,
-        fetch=lambda keys: profile_selectors.card_values(keys.annotate(**scored), *scored),
+        fetch=lambda keys: policy.card_values(keys.annotate(**scored), *scored),
     )
 
 

@@ -9,8 +9,8 @@ from typing import Any
 from django.db.models import Q
 
 from accounts.models import User
+from matching.lists import visitors_of
 from matching.models import Ignore, Interest, InterestSend, ProfileVisit, Shortlist
-from matching.selectors import visitors_of
 from notifications.services import notifications_forget
 
 

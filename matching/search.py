@@ -14,12 +14,12 @@ from typing import Any
 from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
 
+import policy
 from accounts.models import User
 from aurum.errors import Conflict, DomainError
 from aurum.pagination import Keyset, KeysetPage
 from aurum.statements import Statements
 from matching.models import Ignore
-from profiles import selectors as profile_selectors
 from profiles.models import Profile
 
 # ordering name -> keyset. Every ordering ends with the primary key, so it is total.
@@ -98,7 +98,7 @@ def candidates(
     condition = Q(gender=gender, date_of_birth__isnull=False) & ~Q(
         pk__in=Ignore.objects.filter(owner=viewer).values("target")
     )
-    return profile_selectors.visible_profiles(viewer=viewer).filter(
+    return policy.visible_profiles(viewer=viewer).filter(
         condition if where is None else condition & where
     )
 
@@ -134,7 +134,7 @@ def search_profiles(
     rows = candidates(
         viewer=viewer, gender=sought_gender_sql(viewer), where=search_condition(values)
     )
-    return profile_selectors.with_photo(rows) if with_photo else rows
+    return policy.with_photo(rows) if with_photo else rows
 
 
 # The statement of a search page is compiled once per shape (which filters, how many values
@@ -165,7 +165,7 @@ def search_page(*, viewer: User, filters: dict[str, Any]) -> KeysetPage:
             after=values.get("after"),
             reverse=reverse,
             size=size,
-            fetch=profile_selectors.card_values,
+            fetch=policy.card_values,
         )
 
     shape = (filters["ordering"], reverse, size, with_photo, active)

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import policy
 from accounts.models import User
 from aurum.errors import Conflict, Invalid, NotFound, RateLimited
 from matching import signals
@@ -23,13 +24,12 @@ from matching.search import sought_gender
 from matching.selectors import pair_key
 from notifications.choices import Kind
 from notifications.services import notify
-from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 from profiles.models import Profile
 
 
 def _visible_target(viewer: User, target: User | None) -> User:
-    if target is None or not profile_selectors.can_see(viewer=viewer, owner=target):
+    if target is None or not policy.can_see(viewer=viewer, owner=target):
         raise NotFound()
     if target.pk == viewer.pk:
         raise Invalid("That is your own profile.", "self")
@@ -193,7 +193,7 @@ def interest_accept(*, user: User, interest: Interest | None) -> Interest:
     with transaction.atomic():
         locked = _locked(interest, user, "receiver")
         profile_services.require_can_act(member=user, doing="accept interests")
-        if not profile_selectors.can_see(viewer=user, owner=locked.sender):
+        if not policy.can_see(viewer=user, owner=locked.sender):
             raise NotFound()
         return _accept(locked)
 

@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from accounts.selectors import user_by_public_id
 from aurum.pagination import KeysetPage, keyset_schema
-from matching import feed, search, selectors, serializers, services
+from matching import feed, lists, search, selectors, serializers, services
 from matching.models import Interest, ProfileVisit, Shortlist
 from profiles.serializers import CardOut, card_context, cards_from_values
 
@@ -63,7 +63,7 @@ class ShortlistedView(CardListView):
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of shortlist entries
         if getattr(self, "swagger_fake_view", False):
             return Shortlist.objects.none()
-        return selectors.shortlist_of(viewer=self.request.user)
+        return lists.shortlist_of(viewer=self.request.user)
 
     def card_profile(self, item: Any) -> Any:
         return getattr(item.target, "profile", None)
@@ -93,7 +93,7 @@ class InterestsView(CardListView):
             return Interest.objects.none()
         query = serializers.InterestQuery(data=self.request.query_params.dict())
         query.is_valid(raise_exception=True)
-        return selectors.interests_of(
+        return lists.interests_of(
             viewer=self.request.user,
             direction=query.validated_data["direction"],
             status=query.validated_data.get("status"),
@@ -189,7 +189,7 @@ class VisitorsView(CardListView):
     def get_queryset(self):  # noqa: ANN201 - a QuerySet of visits
         if getattr(self, "swagger_fake_view", False):
             return ProfileVisit.objects.none()
-        return selectors.visitors_of(viewer=self.request.user)
+        return lists.visitors_of(viewer=self.request.user)
 
     def card_profile(self, item: Any) -> Any:
         return getattr(item.viewer, "profile", None)

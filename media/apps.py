@@ -9,10 +9,6 @@ class MediaConfig(AppConfig):
     moderator_permissions = ("media.view_photo", "media.change_photo")
 
     def ready(self) -> None:
-        from accounts.privacy import register_member_data
-        from media import privacy
-
-        register_member_data("photos", export=privacy.export, erase=privacy.erase)
         from media import receivers
 
         receivers.connect()

@@ -1,7 +1,6 @@
 """What media does when facts change: a block, or a member narrowing who sees them, ends the
 photo URLs already handed out (in the transaction that makes the change); a photo row gone
-takes its files from storage after the commit. And the parts media lends profiles' cards,
-galleries, search filter and completion."""
+takes its files from storage after the commit."""
 
 from __future__ import annotations
 
@@ -9,15 +8,9 @@ from typing import Any
 
 from django.db.models.signals import post_delete
 
-from media import selectors, services
+from media import services
 from media.models import Photo
 from moderation.signals import block_created
-from profiles.selectors import (
-    register_completion_check,
-    register_gallery_provider,
-    register_photo_filter,
-    register_photo_provider,
-)
 from profiles.signals import profile_privacy_changed
 
 
@@ -39,10 +32,6 @@ def _photo_deleted(sender: Any, instance: Photo, **kwargs: Any) -> None:
 
 def connect() -> None:
     post_delete.connect(_photo_deleted, sender=Photo, dispatch_uid="aurum.media.remove_files")
-    register_photo_provider(selectors.card_photos)
-    register_photo_filter(selectors.with_photo)
-    register_gallery_provider(selectors.gallery)
-    register_completion_check("photo", selectors.photo_complete)
     uid = "aurum.media.revoke_urls"
     block_created.connect(_block_created, dispatch_uid=f"{uid}.block")
     profile_privacy_changed.connect(_privacy_changed, dispatch_uid=f"{uid}.privacy")

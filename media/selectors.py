@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
-from accounts.models import User
-from aurum.permissions import has_staff_powers
 from media.models import Photo, PhotoStatus
 from media.signing import photo_url, signed_url
-from profiles.selectors import can_see_photos, photos_open_to
 
 
 def photo_by_id(*, value: str) -> Photo | None:
@@ -17,17 +15,6 @@ def photo_by_id(*, value: str) -> Photo | None:
         return Photo.objects.filter(pk=uuid.UUID(str(value))).first()
     except ValueError:
         return None
-
-
-def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> QuerySet[Photo]:
-    """The owner's photos `viewer` may see: all of them for the owner and staff; for others,
-    approved ones only, and only where the photo rule in profiles allows."""
-    photos = Photo.objects.filter(owner=owner)
-    if viewer.pk == owner.pk or has_staff_powers(viewer):
-        return photos
-    if not can_see_photos(viewer=viewer, owner=owner, visibility=visibility):
-        return photos.none()
-    return photos.filter(status=PhotoStatus.APPROVED)
 
 
 def primary_keys_of(
@@ -66,14 +53,14 @@ def has_photos(*, owner_id: object) -> bool:
     return Photo.objects.filter(owner_id=owner_id).exists()
 
 
-# The photo's parts of profiles' cards, galleries and filters (connected in media.receivers).
+# The photo's parts of cards, galleries and search's filter; policy.cards decides whose.
 
 
-def card_photos(viewer: Any, profiles: list[Any], visible: bool) -> dict[object, dict[str, str]]:
-    """Each card's first approved photo under the photo rule, for a whole list."""
-    allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
-    pending_too = allowed if has_staff_powers(viewer) else allowed & {viewer.pk}
-    keys = primary_keys_of(list(allowed), pending_too=pending_too)
+def first_photo_urls(
+    owner_ids: Iterable[Any], *, pending_too: set[Any]
+) -> dict[object, dict[str, str]]:
+    """Each owner's first photo (`primary_keys_of`) as the card's signed URLs."""
+    keys = primary_keys_of(list(owner_ids), pending_too=pending_too)
     return {
         owner_id: {
             "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
@@ -83,26 +70,18 @@ def card_photos(viewer: Any, profiles: list[Any], visible: bool) -> dict[object,
     }
 
 
-def gallery(viewer: Any, profile: Any) -> list[dict[str, str]]:
-    """The photos of `profile` that `viewer` may see, with their URLs and review state."""
+def gallery_items(photos: Iterable[Photo]) -> list[dict[str, str]]:
+    """Photos with their URLs and review state, as a profile's gallery shows them."""
     return [
         {
             "tiny_url": photo_url(photo, photo.tiny_key),
             "medium_url": photo_url(photo, photo.medium_key),
             "status": photo.status,
         }
-        for photo in photos_for(
-            viewer=viewer, owner=profile.user, visibility=profile.photo_visibility
-        )
+        for photo in photos
     ]
 
 
-def with_photo(profiles: Any) -> Any:
-    """Search's `with_photo`: an approved photo every member may see."""
-    approved = Photo.objects.filter(owner=OuterRef("pk"), status=PhotoStatus.APPROVED)
-    return profiles.filter(Exists(approved), photo_visibility="all_members")
-
-
-def photo_complete(profile: Any) -> bool:
-    """The profile's "photo" completion step."""
-    return has_photos(owner_id=profile.pk)
+def approved_photos(owner: Any) -> QuerySet[Photo]:
+    """`owner`'s approved photos: an id, a user, or an expression (`OuterRef("pk")`)."""
+    return Photo.objects.filter(owner=owner, status=PhotoStatus.APPROVED)

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import policy
 from aurum import ratelimit
 from aurum.errors import Invalid
 from aurum.serializers import StrictSerializer
@@ -83,7 +84,7 @@ class ImagesView(APIView):
         responses={200: inline_serializer("Photos", {"results": drf.ListField(child=PhotoOut)})},
     )
     def get(self, request: Request) -> Response:
-        photos = selectors.photos_for(viewer=request.user, owner=request.user)
+        photos = policy.photos_for(viewer=request.user, owner=request.user)
         return Response({"results": [services.as_payload(p) for p in photos]})
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+import policy
 from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
@@ -15,7 +16,6 @@ from moderation import signals
 from moderation.models import Block, Report, ReportAction, ReportStatus
 from notifications.choices import Kind
 from notifications.services import notify
-from profiles import selectors as profile_selectors
 
 AUTO_FLAG_REPORTERS = 3
 AUTO_FLAG_WINDOW = timedelta(days=7)
@@ -37,7 +37,7 @@ def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
     if existing is not None:
         return existing, False
     reported_by_me = Report.objects.filter(reporter=blocker, reported=blocked).exists()
-    if not reported_by_me and not profile_selectors.can_see(viewer=blocker, owner=blocked):
+    if not reported_by_me and not policy.can_see(viewer=blocker, owner=blocked):
         raise _not_found()
     try:
         with transaction.atomic():
@@ -76,7 +76,7 @@ def report_create(
             _not_found(), actor=reporter, target=reported, change=staff.Change.REPORT, ip=ip
         )
     blocked_by_me = Block.objects.filter(blocker=reporter, blocked=reported).exists()
-    if not blocked_by_me and not profile_selectors.can_see(viewer=reporter, owner=reported):
+    if not blocked_by_me and not policy.can_see(viewer=reporter, owner=reported):
         raise _not_found()
     try:
         with transaction.atomic():

@@ -6,8 +6,6 @@ class NotificationsConfig(AppConfig):
     name = "notifications"
 
     def ready(self) -> None:
-        from accounts.privacy import register_member_data
-        from notifications import privacy, receivers
+        from notifications import receivers
 
-        register_member_data("notifications", export=privacy.export, erase=privacy.erase)
         receivers.connect()

@@ -17,9 +17,10 @@ from aurum.errors import DomainError
 from aurum.net import client_ip
 from onboarding import services
 from onboarding.models import VerificationQueue
+from policy import gallery_for
 from profiles.admin import SECTION_INLINES
 from profiles.choices import CASTE_LABELS, VerificationStatus
-from profiles.selectors import QUEUE_ORDERING, age_on, gallery_for
+from profiles.selectors import QUEUE_ORDERING, age_on
 
 PROFILE_FIELDS = (
     "gender",

@@ -13,8 +13,4 @@ class ProfilesConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from accounts.privacy import register_member_data
-        from profiles import privacy
-
-        register_member_data("profile", export=privacy.export, erase=privacy.erase)
         from profiles import signals  # noqa: F401 - records members' last activity

@@ -28,7 +28,7 @@ from profiles.choices import (
     YesNoUnknown,
 )
 
-# What the visibility rule (profiles.selectors.visible_profiles) asks of the profile row.
+# What the visibility rule (policy.visibility) asks of the profile row.
 LISTED = Q(verification_status=VerificationStatus.APPROVED, is_hidden=False)
 
 

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+import policy
 from accounts.serializers import PhoneField
 from aurum.serializers import Out, Shape, StrictSerializer, choice_list
 from profiles import selectors
@@ -237,9 +238,7 @@ def last_seen_hidden(profile: Profile, context: dict[str, Any]) -> bool:
         return bool(hidden)
     hidden_ids = context.get("last_seen_hidden")
     if hidden_ids is None:
-        hidden_ids = selectors.last_seen_hidden_among(
-            viewer=context["viewer"], owner_ids=[profile.pk]
-        )
+        hidden_ids = policy.last_seen_hidden_among(viewer=context["viewer"], owner_ids=[profile.pk])
     return profile.pk in hidden_ids
 
 
@@ -320,7 +319,7 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
 
     @extend_schema_field(PhotoOut(allow_null=True))
     def get_photo(self, profile: Profile) -> dict[str, str] | None:
-        return selectors.photo_for(viewer=self.context["viewer"], profile=profile)
+        return policy.photo_for(viewer=self.context["viewer"], profile=profile)
 
     @extend_schema_field(EducationOut(allow_null=True))
     def get_education(self, profile: Profile) -> Any:
@@ -341,7 +340,7 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
     @extend_schema_field(ContactOut(allow_null=True))
     def get_contact(self, profile: Profile) -> dict[str, Any] | None:
         viewer = self.context["viewer"]
-        if not selectors.can_see_contact(viewer=viewer, owner=profile.user):
+        if not policy.can_see_contact(viewer=viewer, owner=profile.user):
             return None
         return {
             "phone": profile.user.phone,
@@ -366,7 +365,7 @@ class OwnProfileOut(ProfileOut):
     def _completion(self, profile: Profile) -> dict[str, Any]:
         cached = getattr(profile, "_completion_cache", None)
         if cached is None:
-            cached = selectors.completion(profile=profile)
+            cached = policy.completion(profile=profile)
             profile._completion_cache = cached  # type: ignore[attr-defined]
         return cached
 
@@ -389,7 +388,7 @@ def _bucket_value(bucket: selectors.Activity | None) -> str | None:
 
 # The card, written once: `CardOut` (the schema, and cards of model instances) and
 # `cards_from_values` (lists of rows) both build it from this table. A source is a column of
-# `selectors.card_values` or a value `_cards` computes for the row; those computed show
+# `policy.card_values` or a value `_cards` computes for the row; those computed show
 # readOnly in the schema, as they always have.
 CARD = Shape(
     Out("id", serializers.UUIDField(), ("user_id",), str),
@@ -434,7 +433,7 @@ CARD = Shape(
 
 
 def _cards(viewer: Any, rows: list[dict[str, Any]], photos: dict[Any, Any]) -> list[Any]:
-    """The cards of `rows` (`selectors.card_values`'s columns and `hides_last_seen`) with their
+    """The cards of `rows` (`policy.card_values`'s columns and `hides_last_seen`) with their
     photos, as `viewer` may see them: the values the table leaves to the list, per row."""
     today = timezone.localdate()
     build = CARD.build
@@ -473,7 +472,7 @@ def _card_of(serializer: serializers.Serializer, profile: Profile) -> dict[str, 
     photo = (
         photos.get(profile.pk)
         if photos is not None
-        else selectors.photo_for(viewer=viewer, profile=profile)
+        else policy.photo_for(viewer=viewer, profile=profile)
     )
     row = {column: _column(profile, column) for column in _CARD_ROW}
     row["hides_last_seen"] = last_seen_hidden(profile, context)
@@ -493,15 +492,15 @@ def card_context(viewer: Any, profiles: list[Profile]) -> dict[str, Any]:
     hide their last seen, each fetched for the whole list at once."""
     return {
         "viewer": viewer,
-        "photos": selectors.photos_for_cards(viewer=viewer, profiles=profiles),
-        "last_seen_hidden": selectors.last_seen_hidden_among(
+        "photos": policy.photos_for_cards(viewer=viewer, profiles=profiles),
+        "last_seen_hidden": policy.last_seen_hidden_among(
             viewer=viewer, owner_ids=[p.pk for p in profiles]
         ),
     }
 
 
 def cards_from_values(viewer: Any, rows: list[dict[str, Any]]) -> list[Any]:
-    """`CardOut`'s output for rows of `selectors.card_values` drawn from the visibility rule
+    """`CardOut`'s output for rows of `policy.card_values` drawn from the visibility rule
     in this request (search, feed), built without a query, a model instance or a serializer
     per row (a test holds both outputs equal)."""
-    return _cards(viewer, rows, selectors.photos_from_rows(viewer=viewer, rows=rows))
+    return _cards(viewer, rows, policy.photos_from_rows(viewer=viewer, rows=rows))

@@ -12,10 +12,11 @@ from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from policy import can_act
 from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
-from profiles.selectors import age_on, can_act, own_profile, section_or_none
+from profiles.selectors import age_on, own_profile, section_or_none
 
 SECTION_MODELS: dict[str, type] = {
     "education": Education,
@@ -308,7 +309,7 @@ def profile_touch(*, user_id: Any) -> None:
 
 
 def not_visible(doing: str) -> DomainError:
-    """The refusal to a member who is not visible (`selectors.can_act`) acting on another:
+    """The refusal to a member who is not visible (`policy.can_act`) acting on another:
     they know their own state, so saying why leaks nothing."""
     return Forbidden(
         f"Your profile must be approved and visible before you can {doing}.",
@@ -317,6 +318,6 @@ def not_visible(doing: str) -> DomainError:
 
 
 def require_can_act(*, member: User, doing: str) -> None:
-    """403 `profile_not_visible` unless `member` may act on others (`selectors.can_act`)."""
+    """403 `profile_not_visible` unless `member` may act on others (`policy.can_act`)."""
     if not can_act(member=member):
         raise not_visible(doing)

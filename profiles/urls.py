@@ -8,5 +8,4 @@ urlpatterns = [
     path("profiles/me", views.MyProfileView.as_view(), name="me"),
     path("profiles/choices", views.ChoicesView.as_view(), name="choices"),
     path("profiles/<str:public_id>", views.ProfileDetailView.as_view(), name="detail"),
-    path("dashboard", views.DashboardView.as_view(), name="dashboard"),
 ]

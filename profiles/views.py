@@ -2,16 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers as drf_serializers
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+import policy
 from aurum.errors import NotFound
 from aurum.permissions import has_staff_powers
-from profiles import selectors, serializers, services
+from profiles import serializers, services
 from profiles.choices import all_choices
 from profiles.models import Profile
 from profiles.signals import profile_viewed
@@ -46,7 +46,7 @@ class ProfileDetailView(APIView):
         responses={200: serializers.ProfileOut, 404: OpenApiResponse(description="Not visible")},
     )
     def get(self, request: Request, public_id: str) -> Response:
-        profile = selectors.profile_for_viewer(viewer=request.user, public_id=public_id)
+        profile = policy.profile_for_viewer(viewer=request.user, public_id=public_id)
         if profile is None:
             raise NotFound()
         if profile.pk != request.user.pk and not has_staff_powers(request.user):
@@ -66,37 +66,3 @@ class ChoicesView(APIView):
         response = Response(all_choices())
         response["Cache-Control"] = "public, max-age=3600"
         return response
-
-
-class DashboardView(APIView):
-    @extend_schema(
-        tags=TAG,
-        responses={
-            200: inline_serializer(
-                "Dashboard",
-                {
-                    "profile": serializers.OwnProfileOut(),
-                    "completion": drf_serializers.IntegerField(),
-                    "next_step": drf_serializers.CharField(allow_null=True),
-                    "recommendations": drf_serializers.ListField(child=drf_serializers.DictField()),
-                    "interests": drf_serializers.DictField(child=drf_serializers.IntegerField()),
-                    "recent_chats": drf_serializers.ListField(child=drf_serializers.DictField()),
-                    "unread_notifications": drf_serializers.IntegerField(),
-                },
-            )
-        },
-    )
-    def get(self, request: Request) -> Response:
-        data = selectors.dashboard(
-            viewer=request.user, profile=services.profile_for_member(user=request.user)
-        )
-        profile = serializers.OwnProfileOut(data.pop("profile"), context={"viewer": request.user})
-        body = profile.data
-        return Response(
-            {
-                "profile": body,
-                "completion": body["completion"],
-                "next_step": body["next_step"],
-                **data,
-            }
-        )

@@ -24,10 +24,11 @@ from chat.models import (
     MessageRevision,
     Participant,
 )
-from chat.selectors import fresh_since, live_connections, message_data, other_member_id, other_of
+from chat.selectors import fresh_since, live_connections, other_member_id, other_of
 from chat.services.conversations import conversation_key, conversation_of, conversation_open
 from chat.services.presence import settings_of
 from chat.services.reach import check_reach, not_found, pair_problem, pair_problems
+from chat.shapes import message_data
 from notifications.choices import Kind
 from notifications.services import notify
 

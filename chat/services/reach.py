@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import policy
 from accounts.models import User
 from aurum.errors import DomainError, Forbidden, NotFound
 from matching import selectors as matching_selectors
-from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 
 
@@ -27,13 +27,13 @@ def pair_problems(pairs: set[tuple[Any, Any]]) -> dict[frozenset[Any], DomainErr
     A member out of sight answers exactly as one who does not exist (404 `not_found`), as
     profiles, interests and reports do: no answer tells a block from a hidden or closed
     account. Only "no accepted interest" is said, and only of a member the sender sees."""
-    visible = profile_selectors.visible_pairs(pairs)
+    visible = policy.visible_pairs(pairs)
     connected = matching_selectors.accepted_pairs(pairs)
     apart = {(a, b) for a, b in pairs if frozenset((a, b)) not in visible}
     # The first of a pair is the one acting: when it is they who are out of sight, say so
     # (their own state; not when the batch has the pair both ways: the answer is keyed by pair).
     actors = {a for a, b in apart if (b, a) not in pairs}
-    unlisted = actors - profile_selectors.listed_among(actors) if actors else set()
+    unlisted = actors - policy.listed_among(actors) if actors else set()
     problems: dict[frozenset[Any], DomainError] = {}
     for a, b in pairs:
         key = frozenset((a, b))

@@ -21,11 +21,10 @@ from chat.services import reach
 from chat.tests.helpers import connected_pair
 from matching import selectors as matching_selectors
 from matching import services as matching
-from moderation import selectors as moderation_selectors
 from moderation.models import Report, ReportStatus
 from moderation.services import block_create
 from notifications.models import Notification
-from profiles import selectors as profile_selectors
+from policy import visibility
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
@@ -466,8 +465,7 @@ def test_a_batch_runs_statements_compiled_once_for_any_batch_size(caplog):
     # run the ORM every time (slow, with a warning): none may.
     caches = [
         services.BATCH_STATEMENTS,
-        profile_selectors.PAIR_STATEMENTS,
-        moderation_selectors.PAIR_STATEMENTS,
+        visibility.PAIR_STATEMENTS,
         matching_selectors.PAIR_STATEMENTS,
     ]
     pairs = [connected_pair() for _ in range(4)]
@@ -489,8 +487,8 @@ def test_a_batch_runs_statements_compiled_once_for_any_batch_size(caplog):
     assert all(isinstance(result, tuple) and result[1] for result in first + second)
     assert {cache.name: list(cache._shapes.items()) for cache in caches} == shapes
     compiled = [shape for cache in caches for shape in cache._shapes.values()]
-    # chat: members, lock, channels, untold (nobody is online); listed, held, blocks; accepted
-    assert len(compiled) == 8
+    # chat: members, lock, channels, untold (nobody is online); shown, blocks; accepted
+    assert len(compiled) == 7
     assert all(shape is not None for shape in compiled)
     assert "cannot be reused" not in caplog.text
     assert Message.objects.count() == 7
@@ -508,8 +506,7 @@ def test_the_compiled_rule_answers_as_the_orm_does_for_a_mixed_batch(monkeypatch
     pairs = {(g.user_id, b.user_id) for b, g, _ in couples} | {(declined.sender_id, b4.user_id)}
     caches = [
         services.BATCH_STATEMENTS,
-        profile_selectors.PAIR_STATEMENTS,
-        moderation_selectors.PAIR_STATEMENTS,
+        visibility.PAIR_STATEMENTS,
         matching_selectors.PAIR_STATEMENTS,
     ]
 

@@ -8,8 +8,8 @@ from django.utils import timezone
 from rest_framework.renderers import JSONRenderer
 
 from chat import services
-from chat.selectors import message_data
 from chat.serializers import ConversationOut, MessageOut
+from chat.shapes import message_data
 from chat.tests.helpers import connected_pair
 
 pytestmark = pytest.mark.django_db

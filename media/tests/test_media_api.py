@@ -364,7 +364,7 @@ def test_blocked_viewer_gets_no_photo(client_for):
     Photo.objects.update(status="approved")
     moderation.block_create(blocker=bride.user, blocked=groom.user)
 
-    from profiles.selectors import photo_for
+    from policy import photo_for
 
     assert photo_for(viewer=groom.user, profile=bride) is None
     assert photo_for(viewer=bride.user, profile=bride) is not None

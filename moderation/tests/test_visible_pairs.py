@@ -9,8 +9,8 @@ import pytest
 
 from accounts.models import User
 from moderation.models import Block, Report, ReportStatus
+from policy import visible_pairs, visible_profiles
 from profiles.models import Profile
-from profiles.selectors import visible_pairs, visible_profiles
 from profiles.tests.factories import make_groom, make_member
 
 pytestmark = pytest.mark.django_db

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.renderers import JSONRenderer
 
+import policy
 from media.models import Photo
-from profiles import selectors
 from profiles.models import Career, Profile
 from profiles.serializers import CardOut, card_context, cards_from_values
 from profiles.tests.factories import make_groom, make_member
@@ -32,10 +32,10 @@ def test_cards_from_values_equal_the_card_serializer():
             bytes=9,
         )
     Career.objects.filter(profile=without_career).delete()
-    listed = selectors.visible_profiles(viewer=viewer.user).order_by("pk")
+    listed = policy.visible_profiles(viewer=viewer.user).order_by("pk")
     profiles = list(listed.select_related("user", "career", "education"))
 
-    fast = cards_from_values(viewer.user, list(selectors.card_values(listed)))
+    fast = cards_from_values(viewer.user, list(policy.card_values(listed)))
     slow = CardOut(profiles, many=True, context=card_context(viewer.user, profiles)).data
 
     assert fast == slow
@@ -54,9 +54,9 @@ def test_cards_of_instances_equal_cards_of_rows_without_a_list_context():
     and still gives what the rows give, in the same order."""
     viewer = make_groom()
     owner = make_member(photo_visibility="accepted_interests")
-    listed = selectors.visible_profiles(viewer=viewer.user).filter(pk=owner.pk)
+    listed = policy.visible_profiles(viewer=viewer.user).filter(pk=owner.pk)
 
-    (fast,) = cards_from_values(viewer.user, list(selectors.card_values(listed)))
+    (fast,) = cards_from_values(viewer.user, list(policy.card_values(listed)))
     alone = CardOut(Profile.objects.get(pk=owner.pk), context={"viewer": viewer.user}).data
 
     assert JSONRenderer().render(alone) == JSONRenderer().render(fast)

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.serializers import DateTimeField
 
+import policy
 from accounts.tests.factories import make_moderator
 from chat import services as chat
 from profiles import selectors
@@ -67,7 +68,7 @@ def test_a_card_as_a_stranger_as_herself_and_as_staff(client_for, owner, hidden)
     searched = client_for(stranger.user).get(SEARCH).json()["results"]
     cards = {}
     for name, viewer in (("herself", owner.user), ("staff", staff)):
-        rows = list(selectors.card_values(Profile.objects.filter(pk=owner.pk)))
+        rows = list(policy.card_values(Profile.objects.filter(pk=owner.pk)))
         fast = cards_from_values(viewer, rows)[0]
         slow = CardOut(owner, context=card_context(viewer, [owner])).data
         alone = CardOut(owner, context={"viewer": viewer}).data  # no list context: one query
@@ -82,7 +83,7 @@ def test_a_card_as_a_stranger_as_herself_and_as_staff(client_for, owner, hidden)
 def test_a_stranger_card_from_either_path_agrees(owner):
     hide_last_seen(owner)
     stranger = make_groom().user
-    rows = list(selectors.card_values(Profile.objects.filter(pk=owner.pk)))
+    rows = list(policy.card_values(Profile.objects.filter(pk=owner.pk)))
 
     fast = cards_from_values(stranger, rows)[0]
     slow = CardOut(owner, context=card_context(stranger, [owner])).data

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+import policy
 from accounts.models import User
 from accounts.tests.factories import UserFactory, make_moderator
 from profiles import selectors
@@ -236,18 +237,17 @@ def test_staff_see_any_profile_with_contact(client_for):
     assert body["contact"]["phone"] == bride.user.phone
 
 
-def test_contact_grant_seam_opens_contact_details(client_for):
+def test_an_accepted_interest_opens_contact_details(client_for):
+    from matching import services as matching
+
     bride, groom = make_member(), make_groom()
+    interest = matching.interest_send(sender=groom.user, receiver=bride.user)
+    before = client_for(groom.user).get(detail(bride.user_id)).json()["contact"]
 
-    def accepted(viewer, owner_ids):
-        return {bride.user_id} & set(owner_ids) if viewer.pk == groom.user_id else set()
+    matching.interest_accept(user=bride.user, interest=interest)
+    body = client_for(groom.user).get(detail(bride.user_id)).json()
 
-    selectors.register_contact_grant(accepted)
-    try:
-        body = client_for(groom.user).get(detail(bride.user_id)).json()
-    finally:
-        selectors._contact_grants.remove(accepted)
-
+    assert before is None
     assert body["contact"] == {
         "phone": bride.user.phone,
         "email": bride.user.email,
@@ -255,32 +255,21 @@ def test_contact_grant_seam_opens_contact_details(client_for):
     }
 
 
-def test_visibility_exclusion_seam_hides_both_ways(client_for):
-    from django.db.models import Q
+def test_a_block_hides_both_ways_in_both_forms_of_the_rule(client_for):
+    from moderation.services import block_create
 
     bride, groom = make_member(), make_groom()
-
-    def blocked(viewer):
-        pair = {bride.user_id, groom.user_id}
-        return Q(user_id__in=pair - {viewer.pk}) if viewer.pk in pair else Q(pk__in=[])
-
-    def blocked_pairs(pairs):
-        pair = frozenset((bride.user_id, groom.user_id))
-        return {pair} & {frozenset(p) for p in pairs}
-
     pair = (groom.user_id, bride.user_id)
-    assert selectors.visible_pairs({pair}) == {frozenset(pair)}
-    selectors.register_visibility_exclusion(blocked, blocked_pairs)
-    try:
-        there = client_for(groom.user).get(detail(bride.user_id)).status_code
-        back = client_for(bride.user).get(detail(groom.user_id)).status_code
-        apart = selectors.visible_pairs({pair})
-    finally:
-        selectors._visibility_exclusions.remove(blocked)
-        selectors._pair_exclusions.remove(blocked_pairs)
+    assert policy.visible_pairs({pair}) == {frozenset(pair)}
+
+    block_create(blocker=bride.user, blocked=groom.user)
+    there = client_for(groom.user).get(detail(bride.user_id)).status_code
+    back = client_for(bride.user).get(detail(groom.user_id)).status_code
 
     assert there == back == 404
-    assert apart == set()
+    assert policy.visible_pairs({pair}) == set()
+    assert not policy.visible_profiles(viewer=groom.user).filter(pk=bride.pk).exists()
+    assert not policy.visible_profiles(viewer=bride.user).filter(pk=groom.pk).exists()
 
 
 # --- dashboard --------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import User
+from policy import completion
 from profiles import services
 from profiles.choices import caste_belongs_to
 from profiles.demo import seed_phone
 from profiles.models import PartnerPreferences, Profile
-from profiles.selectors import age_on, completion
+from profiles.selectors import age_on
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,116 @@
+"""What a card, a profile and a gallery show of a member: their photos (media's rows under the
+photo rule), their last activity (chat's "show last seen" switch), search's `with_photo`, and
+the profile's completion (media's photo counts for it)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from django.db.models import Exists, Expression, OuterRef, QuerySet
+
+from accounts.models import User
+from accounts.selectors import user_by_public_id
+from aurum.permissions import has_staff_powers
+from chat import selectors as chat_selectors
+from media import selectors as media_selectors
+from media.models import Photo, PhotoStatus
+from policy.contact import can_see_photos, photos_open_to
+from policy.visibility import self_or_staff, visible_profiles
+from profiles import selectors as profile_selectors
+from profiles.models import Profile
+from profiles.selectors import CARD_COLUMNS, WITH_SECTIONS, CardRef, CardRow
+
+
+def hides_last_seen() -> Expression:
+    """An annotation over profiles: true where the owner keeps their last seen to themself
+    (chat's switch), read in the list's own statement."""
+    return chat_selectors.hides_last_seen()
+
+
+def last_seen_hidden_among(*, viewer: User, owner_ids: list[Any]) -> set[Any]:
+    """Those of `owner_ids` whose last activity `viewer` may not see even as a bucket, in one
+    query (none when it cannot matter: staff, the viewer's own card)."""
+    ids = [pk for pk in owner_ids if pk != viewer.pk]
+    if not ids or has_staff_powers(viewer):
+        return set()
+    rows = Profile.objects.filter(hides_last_seen(), pk__in=ids).values_list("pk", flat=True)
+    return set(rows)
+
+
+def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
+    """The card's columns, whether the owner hides their last seen (`hides_last_seen`), and
+    `extra` annotations, as dicts: no model instances to build, which is most of a page's
+    cost in Python."""
+    return profiles.annotate(hides_last_seen=hides_last_seen()).values(
+        *CARD_COLUMNS, "hides_last_seen", *extra
+    )
+
+
+def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
+    """The profile named by UUID or profile code, or None when it does not exist *or* the
+    viewer may not see it (the API answers both with 404)."""
+    owner = user_by_public_id(value=public_id)
+    if owner is None:
+        return None
+    if self_or_staff(viewer, owner):
+        candidates = Profile.objects.all()
+    else:
+        candidates = visible_profiles(viewer=viewer)
+    return (
+        candidates.select_related(*WITH_SECTIONS)
+        .annotate(hides_last_seen=hides_last_seen())
+        .filter(user=owner)
+        .first()
+    )
+
+
+def photos_for_cards(
+    *, viewer: User, profiles: Sequence[CardRef], visible: bool = False
+) -> dict[object, dict[str, str] | None]:
+    """Each card's first approved photo under the photo rule, for a whole list ({tiny_url,
+    medium_url} by profile id; the viewer's own pending ones too, and all for staff)."""
+    if not profiles:
+        return {}
+    allowed = photos_open_to(viewer=viewer, profiles=profiles, visible=visible)
+    pending_too = allowed if has_staff_powers(viewer) else allowed & {viewer.pk}
+    return dict(media_selectors.first_photo_urls(allowed, pending_too=pending_too))
+
+
+def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
+    """Each `card_values` row's photo under the photo rule: the rows came from the visibility
+    rule, so only the owners' photo settings are asked."""
+    return photos_for_cards(viewer=viewer, profiles=[CardRow(row) for row in rows], visible=True)
+
+
+def photo_for(*, viewer: User, profile: Profile) -> dict[str, str] | None:
+    return photos_for_cards(viewer=viewer, profiles=[profile]).get(profile.pk)
+
+
+def photos_for(*, viewer: User, owner: User, visibility: str | None = None) -> QuerySet[Photo]:
+    """The owner's photos `viewer` may see: all of them for the owner and staff; for others,
+    approved ones only, and only where the photo rule allows."""
+    photos = Photo.objects.filter(owner=owner)
+    if self_or_staff(viewer, owner):
+        return photos
+    if not can_see_photos(viewer=viewer, owner=owner, visibility=visibility):
+        return photos.none()
+    return photos.filter(status=PhotoStatus.APPROVED)
+
+
+def gallery_for(*, viewer: User, profile: Profile) -> list[dict[str, str]]:
+    """Every photo of the profile `viewer` may see, `{tiny_url, medium_url, status}` each."""
+    photos = photos_for(viewer=viewer, owner=profile.user, visibility=profile.photo_visibility)
+    return media_selectors.gallery_items(photos)
+
+
+def with_photo(profiles: QuerySet[Profile]) -> QuerySet[Profile]:
+    """Search's `with_photo`: an approved photo every member may see."""
+    approved = media_selectors.approved_photos(OuterRef("pk"))
+    return profiles.filter(Exists(approved), photo_visibility="all_members")
+
+
+def completion(*, profile: Profile) -> dict[str, object]:
+    """The profile's completion (`profiles.selectors.completion`), its photo step from media."""
+    has_photo = media_selectors.has_photos(owner_id=profile.pk)
+    return profile_selectors.completion(profile=profile, photo=has_photo)
