@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -31,7 +31,9 @@ from matching import scoring
 from matching.models import Interest
 from matching.search import OPPOSITE, born_between, candidates, profile_incomplete
 from profiles import selectors as profile_selectors
-from profiles.models import Profile
+
+if TYPE_CHECKING:
+    from profiles.models import Profile
 
 FEED_KEYSET = Keyset(
     ("-match_score", "-last_active_at", "-user_id"), ("int", "moment", "uuid"), "feed"
@@ -58,7 +60,7 @@ def feed_pool(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
         hard &= Q(**born_between(age_min, age_max, timezone.localdate()))
     pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard)
     recent = pool.order_by("-last_active_at", "-user_id").values("pk")
-    return Profile.objects.filter(pk__in=recent[: settings.MATCHING_FEED_POOL]), me
+    return profile_selectors.profiles_among(recent[: settings.MATCHING_FEED_POOL]), me
 
 
 def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage:

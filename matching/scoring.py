@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import (
     BooleanField,
@@ -26,8 +26,10 @@ from django.db.models.expressions import Combinable
 from django.utils import timezone
 
 from matching.search import born_between
-from profiles.models import PartnerPreferences, Profile
 from profiles.selectors import age_on, section_or_none
+
+if TYPE_CHECKING:
+    from profiles.models import PartnerPreferences, Profile
 
 # The weights, in one place: how much each preference counts, each way (each side sums to 50).
 WEIGHTS: dict[str, int] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Case, Q, QuerySet, Subquery, Value, When
 from django.utils import timezone
@@ -20,7 +20,10 @@ from aurum.errors import Conflict, DomainError
 from aurum.pagination import Keyset, KeysetPage
 from aurum.statements import Statements
 from matching.models import Ignore
-from profiles.models import Profile
+from profiles import selectors as profile_selectors
+
+if TYPE_CHECKING:
+    from profiles.models import Profile
 
 # ordering name -> keyset. Every ordering ends with the primary key, so it is total.
 ORDERINGS: dict[str, Keyset] = {
@@ -71,7 +74,7 @@ def born_between(age_min: int | None, age_max: int | None, today: date) -> dict[
 
 def sought_gender(viewer: User) -> str:
     """Members see the other gender; a member who has not said theirs cannot search yet."""
-    gender = Profile.objects.filter(pk=viewer.pk).values_list("gender", flat=True).first()
+    gender = profile_selectors.gender_of(viewer.pk)
     if gender not in OPPOSITE:
         raise profile_incomplete()
     return OPPOSITE[gender]
@@ -86,7 +89,7 @@ def sought_gender_sql(viewer: User) -> Subquery:
     so nothing matches, for a member without a gender."""
     whens = [When(gender=mine, then=Value(other)) for mine, other in OPPOSITE.items()]
     return Subquery(
-        Profile.objects.filter(pk=viewer.pk).values(sought=Case(*whens, default=Value(None)))
+        profile_selectors.profile_row(viewer.pk).values(sought=Case(*whens, default=Value(None)))
     )
 
 

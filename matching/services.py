@@ -24,8 +24,8 @@ from matching.search import sought_gender
 from matching.selectors import pair_key
 from notifications.choices import Kind
 from notifications.services import notify
+from profiles import selectors as profile_selectors
 from profiles import services as profile_services
-from profiles.models import Profile
 
 
 def _visible_target(viewer: User, target: User | None) -> User:
@@ -59,7 +59,7 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
     profile_services.require_can_act(member=sender, doing="send interests")
     receiver = _visible_target(sender, receiver)
     sought = sought_gender(sender)
-    if Profile.objects.filter(pk=receiver.pk).values_list("gender", flat=True).first() != sought:
+    if profile_selectors.gender_of(receiver.pk) != sought:
         raise Invalid("Interests go to members of the gender you seek.", "same_gender")
     low, high = pair_key(sender.pk, receiver.pk)
     for _ in range(2):

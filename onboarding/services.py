@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
@@ -15,7 +15,9 @@ from notifications.services import notify
 from profiles import selectors as profile_selectors
 from profiles import services as profile_services
 from profiles.choices import CreatedBy
-from profiles.models import Profile
+
+if TYPE_CHECKING:
+    from profiles.models import Profile
 
 
 def member_signup(

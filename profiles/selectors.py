@@ -99,6 +99,20 @@ def own_profile(*, user: User) -> Profile | None:
     return Profile.objects.select_related(*WITH_SECTIONS).filter(user=user).first()
 
 
+def profile_row(member_id: Any) -> QuerySet[Profile]:
+    """The member's profile row as a queryset (empty without one), for other apps' subqueries."""
+    return Profile.objects.filter(pk=member_id)
+
+
+def gender_of(member_id: Any) -> str | None:
+    return profile_row(member_id).values_list("gender", flat=True).first()
+
+
+def profiles_among(member_ids: Any) -> QuerySet[Profile]:
+    """The profiles of `member_ids` (ids, or a subquery of them)."""
+    return Profile.objects.filter(pk__in=member_ids)
+
+
 def age_on(born: date | None, today: date | None = None) -> int | None:
     if born is None:
         return None
