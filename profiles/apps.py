@@ -17,4 +17,6 @@ class ProfilesConfig(AppConfig):
         from profiles import privacy
 
         register_member_data("profile", export=privacy.export, erase=privacy.erase)
-        from profiles import signals  # noqa: F401 - records members' last activity
+        from profiles import receivers
+
+        receivers.connect()
