@@ -38,6 +38,7 @@ LISTED_FIELDS = frozenset(name for name, _ in LISTED.children)
 def profile_create(
     *, user: User, created_by: str = CreatedBy.SELF, whatsapp: str | None = None
 ) -> Profile:
+    # Announces nothing: a new, unsubmitted profile is in no cached feed and has none itself.
     return Profile.objects.create(user=user, created_by=created_by, whatsapp=whatsapp or None)
 
 
