@@ -37,7 +37,8 @@ class AccountsConfig(AppConfig):
     moderator_permissions = ("accounts.view_user", "accounts.view_auditlog")
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401 - connects the admin login audit
+        from accounts import receivers
 
+        receivers.connect()
         # Every app's post_migrate, not just this one's: the last one sees all permissions.
         post_migrate.connect(sync_moderator_permissions, dispatch_uid="aurum.moderator_perms")

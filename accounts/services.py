@@ -666,8 +666,8 @@ def user_set_active(
 
     Suspension revokes every refresh token of the account and closes its open WebSockets;
     access tokens stop working at once too, since authentication refuses inactive users.
-    Other apps hear `account_closed`: chat ends its calls, notifications forgets its phones;
-    matching drops the account from every cached feed as it sees it saved.
+    Other apps hear `account_closed`: chat ends its calls, notifications forgets its phones,
+    matching drops every cached feed.
     """
     change = staff.Change.REACTIVATE if active else staff.Change.SUSPEND
     problem = None

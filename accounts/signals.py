@@ -6,5 +6,6 @@ session_activity = Signal()
 
 # Sent when an account can no longer be used, in the transaction that closes it, with `user`
 # and `why` ("suspended" by staff, through accounts.services.user_set_active, or "deleted" by
-# its member). Chat ends its calls; notifications forgets its phones.
+# its member). Chat ends its calls; notifications forgets its phones; matching drops every
+# cached feed (after the commit).
 account_closed = Signal()

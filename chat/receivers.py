@@ -3,15 +3,17 @@ conversation; a block or a suspension ends live calls."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from accounts.models import User
 from accounts.signals import account_closed
 from aurum import events
 from chat import services
 from matching.signals import interest_accepted
-from moderation.models import Block
 from moderation.signals import block_created
+
+if TYPE_CHECKING:
+    from moderation.models import Block
 
 
 def _interest_accepted(sender: Any, interest: Any, **kwargs: Any) -> None:

@@ -1,4 +1,5 @@
-"""Interests (one state machine per pair), shortlist and ignore."""
+"""Interests (one state machine per pair), shortlist and ignore. Interests and ignores are
+what the feed's hard filters read: each write drops the two members' cached feeds itself."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from django.utils import timezone
 import policy
 from accounts.models import User
 from aurum.errors import Conflict, Invalid, NotFound, RateLimited
-from matching import signals
+from matching import feed, signals
 from matching.models import (
     Ignore,
     Interest,
@@ -79,6 +80,7 @@ def interest_send(*, sender: User, receiver: User | None, message: str = "") -> 
                     interest = Interest.objects.create(
                         sender=sender, receiver=receiver, message=message
                     )
+                    _pair_changed(interest)
                     if tell:
                         _tell_sent(interest)
                     return interest
@@ -101,6 +103,7 @@ def _send_over(existing: Interest, sender: User, receiver: User, message: str) -
     existing.sender, existing.receiver = sender, receiver
     existing.status, existing.message, existing.decided_at = InterestStatus.PENDING, message, None
     existing.save()
+    _pair_changed(existing)
     if tell:
         _tell_sent(existing)
     return existing
@@ -156,6 +159,7 @@ def _accept(interest: Interest) -> Interest:
     interest.status = InterestStatus.ACCEPTED
     interest.decided_at = timezone.now()
     interest.save(update_fields=["status", "decided_at", "updated_at"])
+    _pair_changed(interest)
     signals.interest_accepted.send(sender=Interest, interest=interest)
     _tell(
         interest.sender,
@@ -164,6 +168,12 @@ def _accept(interest: Interest) -> Interest:
         interest,
     )
     return interest
+
+
+def _pair_changed(interest: Interest) -> None:
+    # Each feed leaves out members with an interest either way: both members' cached pages
+    # go (after the commit, matching.feed).
+    feed.invalidate_member(interest.sender_id, interest.receiver_id)
 
 
 def _tell(recipient: User, kind: Kind, title: str, interest: Interest) -> None:
@@ -203,6 +213,7 @@ def interest_decline(*, user: User, interest: Interest | None) -> Interest:
         locked = _locked(interest, user, "receiver")
         locked.status, locked.decided_at = InterestStatus.DECLINED, timezone.now()
         locked.save(update_fields=["status", "decided_at", "updated_at"])
+        _pair_changed(locked)
         _tell(locked.sender, Kind.INTEREST_DECLINED, "An interest was declined", locked)
     return locked
 
@@ -212,6 +223,7 @@ def interest_withdraw(*, user: User, interest: Interest | None) -> Interest:
         locked = _locked(interest, user, "sender")
         locked.status, locked.decided_at = InterestStatus.WITHDRAWN, timezone.now()
         locked.save(update_fields=["status", "decided_at", "updated_at"])
+        _pair_changed(locked)
     return locked
 
 
@@ -228,14 +240,19 @@ def shortlist_remove(*, owner: User, target: User | None) -> None:
 
 
 def ignore_add(*, owner: User, target: User | None) -> Ignore:
+    """The owner's feed leaves the target out from now on (its cached pages go)."""
     target = _visible_target(owner, target)
-    item, _ = Ignore.objects.get_or_create(owner=owner, target=target)
+    item, created = Ignore.objects.get_or_create(owner=owner, target=target)
+    if created:
+        feed.invalidate_member(owner.pk, target.pk)
     return item
 
 
 def ignore_remove(*, owner: User, target: User | None) -> None:
     if target is not None:
-        Ignore.objects.filter(owner=owner, target=target).delete()
+        removed, _ = Ignore.objects.filter(owner=owner, target=target).delete()
+        if removed:
+            feed.invalidate_member(owner.pk, target.pk)
 
 
 def visit_record(*, viewer: User, owner_id: object) -> None:

@@ -139,7 +139,7 @@ def photo_delete(*, owner: User, photo: Photo | None) -> None:
             successor = Photo.objects.filter(owner=owner).order_by("position", "created_at").first()
             if successor is not None:
                 Photo.objects.filter(pk=successor.pk).update(is_primary=True)
-        # The renditions leave storage after commit (the post_delete handler in media/apps.py).
+        # The renditions leave storage after commit (the post_delete handler in media/receivers.py).
 
 
 def photo_review(*, moderator: User, photo: Photo, approved: bool, ip: str | None = None) -> Photo:

@@ -49,9 +49,14 @@ def block_create(*, blocker: User, blocked: User | None) -> tuple[Block, bool]:
 
 
 def block_delete(*, blocker: User, blocked: User | None) -> None:
-    """Idempotent: removing a block that is not there is no error."""
-    if blocked is not None:
-        Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    """Idempotent: removing a block that is not there is no error. A block removed is
+    announced (`signals.block_removed`) after the commit."""
+    if blocked is None:
+        return
+    removed, _ = Block.objects.filter(blocker=blocker, blocked=blocked).delete()
+    if removed:
+        pair = {"blocker_id": blocker.pk, "blocked_id": blocked.pk}
+        transaction.on_commit(lambda: signals.block_removed.send(sender=Block, **pair), robust=True)
 
 
 def report_create(
@@ -64,9 +69,10 @@ def report_create(
 ) -> Report:
     """One open report per reporter and member (409 for a second). A member may report someone
     they see, or someone they blocked. Three different reporters within seven days hold the
-    member out of sight until a moderator looks. Staff accounts are not reported here (404, as
-    for anyone the reporter cannot see; the attempt is audited): a report is a way to act on a
-    member, and moderators act on members only."""
+    member out of sight until a moderator looks (announced after the commit:
+    `signals.member_flagged`). Staff accounts are not reported here (404, as for anyone the
+    reporter cannot see; the attempt is audited): a report is a way to act on a member, and
+    moderators act on members only."""
     if reported is None:
         raise _not_found()
     if reported.pk == reporter.pk:
@@ -114,6 +120,10 @@ def _auto_flag(reported: User) -> None:
     )
     if reporters >= AUTO_FLAG_REPORTERS:
         Report.objects.filter(reported=reported, status=ReportStatus.PENDING).update(flagged=True)
+        user_id = reported.pk
+        transaction.on_commit(
+            lambda: signals.member_flagged.send(sender=Report, user_id=user_id), robust=True
+        )
 
 
 def _duty_problem(*, moderator: User, report: Report, action: str | None) -> DomainError | None:

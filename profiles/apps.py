@@ -13,4 +13,6 @@ class ProfilesConfig(AppConfig):
     )
 
     def ready(self) -> None:
-        from profiles import signals  # noqa: F401 - records members' last activity
+        from profiles import receivers
+
+        receivers.connect()

@@ -15,7 +15,7 @@ from aurum.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from policy import can_act
 from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
-from profiles.models import Career, Education, Family, PartnerPreferences, Profile
+from profiles.models import LISTED, Career, Education, Family, PartnerPreferences, Profile
 from profiles.selectors import age_on, own_profile, section_or_none
 
 SECTION_MODELS: dict[str, type] = {
@@ -31,11 +31,14 @@ IDENTITY_FIELDS = ("first_name", "last_name", "date_of_birth", "gender")
 CONTACT_FIELDS = ("whatsapp",)
 # Who may see the member or their photos: a change is announced (signals.profile_privacy_changed).
 PRIVACY_FIELDS = ("photo_visibility", "is_hidden")
+# The fields `LISTED` reads, taken from it: a write that touches none of them leaves it as is.
+LISTED_FIELDS = frozenset(name for name, _ in LISTED.children)
 
 
 def profile_create(
     *, user: User, created_by: str = CreatedBy.SELF, whatsapp: str | None = None
 ) -> Profile:
+    # Announces nothing: a new, unsubmitted profile is in no cached feed and has none itself.
     return Profile.objects.create(user=user, created_by=created_by, whatsapp=whatsapp or None)
 
 
@@ -51,6 +54,29 @@ def profile_for_member(*, user: User) -> Profile:
     found = own_profile(user=user)
     assert found is not None
     return found
+
+
+def _listed(profile_id: Any) -> bool:
+    """Whether the stored row is `LISTED`: the one definition of it, asked of the database."""
+    return Profile.objects.filter(LISTED, pk=profile_id).exists()
+
+
+def _save_announced(profile: Profile, fields: list[str]) -> None:
+    """Save `fields` of the locked row; after the commit, announce the change
+    (`signals.profile_changed`) and, when this write changed whether others may see the
+    profile, that too (`signals.profile_listed_changed`, from the row before and after)."""
+    watched = bool(LISTED_FIELDS & set(fields))
+    was = _listed(profile.pk) if watched else None
+    profile.save(update_fields=[*fields, "updated_at"])
+    now = _listed(profile.pk) if watched else None
+    profile_id = profile.pk
+
+    def announce() -> None:
+        signals.profile_changed.send(sender=Profile, profile_id=profile_id)
+        if was != now:
+            signals.profile_listed_changed.send(sender=Profile, profile_id=profile_id, listed=now)
+
+    transaction.on_commit(announce, robust=True)
 
 
 def _profile_rule_errors(values: dict[str, Any], today: date | None = None) -> dict[str, list[str]]:
@@ -143,7 +169,8 @@ def profile_update(
     fields are checked on the state after the change, so a partial update cannot sneak past
     them. A change of name, date of birth or gender on an approved member sends them back to
     the verification queue (and out of sight) until a moderator looks. A change of who may
-    see the member or their photos is announced inside the transaction.
+    see the member or their photos is announced inside the transaction; the write itself, and
+    whether it hid or showed the member, after the commit (`_save_announced`).
 
     `editor` is who makes the change when it is not the member: staff, under
     `staff_edit_check`, and audited with the fields they changed.
@@ -181,7 +208,7 @@ def profile_update(
         changed = list(incoming)
         if identity_changed and locked.verification_status == VerificationStatus.APPROVED:
             changed += _send_back_to_queue(locked, user)
-        locked.save(update_fields=[*changed, "updated_at"])
+        _save_announced(locked, changed)
         if privacy_changed:
             signals.profile_privacy_changed.send(
                 sender=Profile, profile=locked, fields=privacy_changed
@@ -247,15 +274,9 @@ def profile_submit(*, profile: Profile) -> Profile:
         locked.reviewed_at = None
         locked.reviewed_by = None
         locked.admin_notes = ""
-        locked.save(
-            update_fields=[
-                "verification_status",
-                "submitted_at",
-                "reviewed_at",
-                "reviewed_by",
-                "admin_notes",
-                "updated_at",
-            ]
+        _save_announced(
+            locked,
+            ["verification_status", "submitted_at", "reviewed_at", "reviewed_by", "admin_notes"],
         )
     return locked
 
@@ -289,14 +310,8 @@ def verification_record(
         locked.reviewed_at = timezone.now()
         locked.reviewed_by = reviewer
         locked.admin_notes = notes
-        locked.save(
-            update_fields=[
-                "verification_status",
-                "reviewed_at",
-                "reviewed_by",
-                "admin_notes",
-                "updated_at",
-            ]
+        _save_announced(
+            locked, ["verification_status", "reviewed_at", "reviewed_by", "admin_notes"]
         )
         accounts_services.user_set_approved(user=locked.user, approved=approved)
     return locked

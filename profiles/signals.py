@@ -1,11 +1,4 @@
-from __future__ import annotations
-
-from typing import Any
-
-from django.dispatch import Signal, receiver
-
-from accounts.signals import session_activity
-from profiles import services
+from django.dispatch import Signal
 
 # Sent when a member opens another member's profile (not their own, not staff): matching
 # records the visit. Arguments: viewer, profile.
@@ -16,7 +9,13 @@ profile_viewed = Signal()
 # handed out. Arguments: profile, fields (the names of those that changed).
 profile_privacy_changed = Signal()
 
+# Sent after the commit of any write of `services` to a profile or its sections (an edit,
+# a submission, a verification decision): matching drops that member's cached feed, which
+# their preferences and details rank. Arguments: profile_id.
+profile_changed = Signal()
 
-@receiver(session_activity, dispatch_uid="aurum.profiles.last_active")
-def record_activity(sender: Any, user_id: Any, **kwargs: Any) -> None:
-    services.profile_touch(user_id=user_id)
+# Sent after the commit of a write that changed whether others may see the profile at all
+# (`models.LISTED`, read from the locked row before and after): hidden or shown again,
+# approved, sent back to verification. Matching drops every cached feed when it becomes
+# unlisted. Arguments: profile_id, listed (the state now).
+profile_listed_changed = Signal()

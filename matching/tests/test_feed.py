@@ -7,10 +7,12 @@ import pytest
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.privacy import member_erase
 from accounts.services import user_set_active
 from matching import scoring
 from matching.models import Ignore, Interest
 from moderation.models import Block
+from moderation.services import block_create, block_delete
 from profiles.models import PartnerPreferences, Profile
 from profiles.tests.factories import make_groom, make_member
 
@@ -160,7 +162,7 @@ def test_my_changes_refresh_the_cached_feed(
             )
             assert blocked.status_code == 201, blocked.content
         elif change == "blocked_by_them":
-            Block.objects.create(blocker=bride.user, blocked=groom.user)
+            block_create(blocker=bride.user, blocked=groom.user)
         elif change == "ignore":
             assert client.post(f"/api/v1/matching/ignore/{bride.pk}").status_code == 204
         elif change == "interest":
@@ -179,24 +181,60 @@ def test_my_changes_refresh_the_cached_feed(
     assert cards(client.get(FEED)) == []
 
 
-@pytest.mark.parametrize("how", ["suspended", "hidden"])
+@pytest.mark.parametrize(
+    "how", ["suspended", "deleted", "hidden", "back_to_verification", "held_after_reports"]
+)
 def test_a_member_leaving_is_gone_from_every_cached_feed(
     client_for, groom, django_capture_on_commit_callbacks, how
 ):
     bride = make_member(date_of_birth=born(25))
+    reporters = [make_groom() for _ in range(3)]
     client = client_for(groom.user)
     assert len(cards(client.get(FEED))) == 1
 
     with django_capture_on_commit_callbacks(execute=True):
         if how == "suspended":
             user_set_active(actor=None, user=User.objects.get(pk=bride.pk), active=False)
-        else:
+        elif how == "deleted":
+            member_erase(User.objects.get(pk=bride.pk))
+        elif how in ("hidden", "back_to_verification"):
+            change = {"is_hidden": True} if how == "hidden" else {"first_name": "Anju"}
             response = client_for(bride.user).patch(
-                "/api/v1/profiles/me", {"profile": {"is_hidden": True}}, format="json"
+                "/api/v1/profiles/me", {"profile": change}, format="json"
             )
             assert response.status_code == 200, response.content
+        else:
+            for reporter in reporters:
+                reported = client_for(reporter.user).post(
+                    "/api/v1/moderation/report",
+                    {"reported_user": str(bride.pk), "reason": "fake_profile"},
+                    format="json",
+                )
+                assert reported.status_code == 201, reported.content
 
     assert cards(client.get(FEED)) == []
+
+
+@pytest.mark.parametrize("undo", ["unblock", "unignore"])
+def test_undoing_a_block_or_an_ignore_refreshes_my_cached_feed(
+    client_for, groom, django_capture_on_commit_callbacks, undo
+):
+    bride = make_member(date_of_birth=born(25))
+    client = client_for(groom.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        if undo == "unblock":
+            block_create(blocker=groom.user, blocked=bride.user)
+        else:
+            assert client.post(f"/api/v1/matching/ignore/{bride.pk}").status_code == 204
+    assert cards(client.get(FEED)) == []
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if undo == "unblock":
+            block_delete(blocker=groom.user, blocked=bride.user)
+        else:
+            assert client.delete(f"/api/v1/matching/ignore/{bride.pk}").status_code == 204
+
+    assert [c["id"] for c in cards(client.get(FEED))] == [str(bride.pk)]
 
 
 def test_other_members_editing_does_not_flush_my_feed(
@@ -276,7 +314,7 @@ def test_an_evicted_version_never_revives_a_stale_page(
     client = client_for(groom.user)
     assert len(cards(client.get(FEED))) == 1
     with django_capture_on_commit_callbacks(execute=True):
-        Block.objects.create(blocker=groom.user, blocked=bride.user)
+        block_create(blocker=groom.user, blocked=bride.user)
     cache.delete(_member_version(groom.pk))  # the cache dropped the bumped version
 
     assert cards(client.get(FEED)) == []
