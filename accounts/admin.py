@@ -128,6 +128,11 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ()
     actions = ("suspend", "reactivate")
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # A row deleted here would skip erasure (photos left in storage, no account_closed for
+        # the feeds and sockets): accounts close by suspension, or by their member's deletion.
+        return False
+
     def get_form(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         form = super().get_form(request, obj, **kwargs)
         form.actor = request.user

@@ -388,3 +388,17 @@ def test_moderator_logs_into_admin_and_reads_audit_log_in_browser(
     browser.get(f"{live_server.url}/admin/accounts/user/{member.pk}/change/")
     WebDriverWait(browser, 15).until(lambda b: b.execute_script("return !!window.django"))
     assert csp_violations() == []
+
+
+def test_not_even_an_admin_deletes_an_account_row_in_the_admin(client):
+    """Deleting the row would skip erasure; the admin offers suspension instead."""
+    admin_user = make_admin()
+    member = UserFactory()
+    client.force_login(admin_user)
+    page = client.get(reverse("admin:accounts_user_delete", args=[member.pk]))
+    bulk = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [member.pk]},
+    )
+    assert page.status_code == 403
+    assert bulk.status_code in (200, 302) and User.objects.filter(pk=member.pk).exists()
