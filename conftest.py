@@ -39,6 +39,23 @@ def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
         report.longrepr = f"skipped while AURUM_FAIL_ON_SKIP=1: {report.longrepr}"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _communicators_close_connections() -> Iterator[None]:
+    """Channels' test communicators turn `channels.db.close_old_connections` into a no-op (in
+    every thread) while they wait, to spare a TestCase's transaction; so a consumer's database
+    call made meanwhile keeps its connection. On PostgreSQL an event loop's worker thread that
+    ends with its test then takes a pooled connection with it, never given back: the pool
+    counts it in use for good and later tests time out waiting (channels issue #2118). Socket
+    tests here are transactional, so the communicators wait as asgiref's (and a server) do."""
+    from asgiref.testing import ApplicationCommunicator as ServerLike
+    from channels.testing.application import ApplicationCommunicator
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ApplicationCommunicator, "send_input", ServerLike.send_input)
+        patch.setattr(ApplicationCommunicator, "receive_output", ServerLike.receive_output)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     # A cheap hasher keeps hundreds of users fast; the production hasher has its own tests.
