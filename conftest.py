@@ -93,6 +93,26 @@ def outbox() -> list[dict[str, str]]:
 
 
 @pytest.fixture
+def heard() -> Iterator[Callable[[Any], list[dict[str, Any]]]]:
+    """`heard(signal)`: the keyword arguments of each send of `signal` during the test."""
+    connected: list[tuple[Any, Callable[..., None]]] = []
+
+    def listen(signal: Any) -> list[dict[str, Any]]:
+        log: list[dict[str, Any]] = []
+
+        def receiver(sender: Any, signal: Any, **kwargs: Any) -> None:
+            log.append(kwargs)
+
+        signal.connect(receiver, weak=False)
+        connected.append((signal, receiver))
+        return log
+
+    yield listen
+    for signal, receiver in connected:
+        signal.disconnect(receiver)
+
+
+@pytest.fixture
 def api() -> APIClient:
     return APIClient()
 

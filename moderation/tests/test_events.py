@@ -3,7 +3,6 @@ of sight by reports (the auto-flag)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,25 +15,14 @@ pytestmark = pytest.mark.django_db
 REPORT = "/api/v1/moderation/report"
 
 
-def _listen(signal: Any) -> Iterator[list[dict[str, Any]]]:
-    heard: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, signal: Any, **kwargs: Any) -> None:
-        heard.append(kwargs)
-
-    signal.connect(receiver, dispatch_uid="test.moderation.events")
-    yield heard
-    signal.disconnect(dispatch_uid="test.moderation.events")
+@pytest.fixture
+def removed(heard: Any) -> list[dict[str, Any]]:
+    return heard(block_removed)
 
 
 @pytest.fixture
-def removed() -> Iterator[list[dict[str, Any]]]:
-    yield from _listen(block_removed)
-
-
-@pytest.fixture
-def flagged() -> Iterator[list[dict[str, Any]]]:
-    yield from _listen(member_flagged)
+def flagged(heard: Any) -> list[dict[str, Any]]:
+    return heard(member_flagged)
 
 
 def test_an_unblock_is_announced_once_it_commits(

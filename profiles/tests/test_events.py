@@ -4,7 +4,6 @@ locked row."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -19,25 +18,14 @@ pytestmark = pytest.mark.django_db
 ME = "/api/v1/profiles/me"
 
 
-def _listen(signal: Any) -> Iterator[list[dict[str, Any]]]:
-    heard: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, signal: Any, **kwargs: Any) -> None:
-        heard.append(kwargs)
-
-    signal.connect(receiver, dispatch_uid="test.profiles.events")
-    yield heard
-    signal.disconnect(dispatch_uid="test.profiles.events")
+@pytest.fixture
+def listed(heard: Any) -> list[dict[str, Any]]:
+    return heard(profile_listed_changed)
 
 
 @pytest.fixture
-def listed() -> Iterator[list[dict[str, Any]]]:
-    yield from _listen(profile_listed_changed)
-
-
-@pytest.fixture
-def changed() -> Iterator[list[dict[str, Any]]]:
-    yield from _listen(profile_changed)
+def changed(heard: Any) -> list[dict[str, Any]]:
+    return heard(profile_changed)
 
 
 @pytest.mark.parametrize(
