@@ -143,8 +143,8 @@ class ApiErrorMiddleware:
         if isinstance(exception, errors.DomainError):  # raised outside DRF, in a plain view
             answer = domain_response(exception)
             response = JsonResponse(answer.data, status=answer.status_code)
-            for name, value in answer.items():
-                response[name] = value
+            if "Retry-After" in answer:  # the only header it adds; its Content-Type is HTML's
+                response["Retry-After"] = answer["Retry-After"]
             return response
         if isinstance(exception, SuspiciousOperation):
             response = api_exception_handler(exception, {})

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import PROFILE_CODE_ALPHABET, PROFILE_CODE_PREFIX, User
 from profiles.choices import CASTES, STARS, District, Religion
 from profiles.models import Career, Education, Family, PartnerPreferences, Profile
+from profiles.signals import profile_changed
 
 FIRST_NAMES = {
     (
@@ -295,4 +296,9 @@ def give_profile(user: User, *, gender: str, seed: int = 0, index: int = 9_999_9
             section.profile = member.profile
             section.save()
         User.objects.filter(pk=user.pk).update(admin_approved=True)
+        # The account may have had a profile that feeds cached: say it changed, as services do.
+        profile_id = member.profile.pk
+        transaction.on_commit(
+            lambda: profile_changed.send(sender=Profile, profile_id=profile_id), robust=True
+        )
     return member.profile

@@ -59,7 +59,7 @@ def test_a_plain_view_under_the_api_answers_json_too():
     middleware = ApiErrorMiddleware(lambda r: None)  # type: ignore[arg-type,return-value]
     response = middleware.process_exception(request, errors.RateLimited(5))
     assert response is not None and response.status_code == 429
-    assert response["Retry-After"] == "5"
+    assert response["Retry-After"] == "5" and response["Content-Type"] == "application/json"
     assert json.loads(response.content) == {
         "detail": "Too many requests. Try again later.",
         "code": "rate_limited",
