@@ -90,3 +90,20 @@ def test_seed_demo_refuses_prod(settings):
 
     with pytest.raises(CommandError):
         seed()
+
+
+def test_a_named_demo_members_profile_is_announced_as_changed(
+    heard, django_capture_on_commit_callbacks
+):
+    """The demo gives a named account a new profile, which may replace one a feed cached:
+    it says so as the services do, once the rows are committed."""
+    from accounts.tests.factories import UserFactory
+    from profiles.demo import give_profile
+    from profiles.signals import profile_changed
+
+    changed = heard(profile_changed)
+    user = UserFactory()
+    with django_capture_on_commit_callbacks(execute=True):
+        profile = give_profile(user, gender="female")
+        assert changed == []  # not before the commit
+    assert changed == [{"profile_id": profile.pk}]
