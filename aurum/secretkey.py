@@ -30,6 +30,18 @@ class KeyFileError(Exception):
 def installation_key(path: Path) -> str:
     """The key kept at `path`, made there (0600, atomically) if there is none yet."""
     try:
+        return _kept_or_made(path)
+    except KeyFileError:
+        raise
+    except OSError as exc:  # a read-only or foreign var/: say what to do, not a traceback
+        raise KeyFileError(
+            f"cannot keep the installation's key in {path} ({exc.strerror or exc}): let this "
+            "user write that directory, or set SECRET_KEY"
+        ) from exc
+
+
+def _kept_or_made(path: Path) -> str:
+    try:
         return _read(path)
     except FileNotFoundError:
         pass

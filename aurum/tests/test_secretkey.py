@@ -168,3 +168,13 @@ def test_a_key_file_others_can_read_or_without_a_key_is_refused(tmp_path, mode, 
 
     with pytest.raises(KeyFileError, match=says):
         installation_key(path)
+
+
+def test_a_key_that_cannot_be_kept_is_refused_in_words(tmp_path):
+    """A var/ that cannot hold the key (here a file where the directory should be) gives a
+    sentence saying what to do, not an OS error's traceback."""
+    blocker = tmp_path / "var"
+    blocker.write_text("not a directory")
+    with pytest.raises(KeyFileError, match="cannot keep the installation's key") as refused:
+        installation_key(blocker / "secret_key")
+    assert "set SECRET_KEY" in str(refused.value)
