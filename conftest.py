@@ -18,6 +18,27 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 FAIL_ON_SKIP = os.environ.get("AURUM_FAIL_ON_SKIP") == "1"
+# Tests marked `worker` run through a real Celery worker process where one can share the test
+# database and a broker: PostgreSQL and Redis. On the embedded default they run in-process.
+REAL_WORKER = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith(
+    "postgresql"
+)
+
+
+def _test_broker() -> str:
+    """Each test clears the cache's Redis database, so the queue lives in another one."""
+    broker = settings.CELERY_BROKER_URL
+    if broker and broker.rstrip("/") == settings.REDIS_URL.rstrip("/"):
+        base, _, db = broker.rstrip("/").rpartition("/")
+        broker = f"{base}/{14 if db != '14' else 13}"
+    return broker
+
+
+if REAL_WORKER:
+    # Before any task is applied: Celery fixes its producers' broker on first use, eager too.
+    from aurum.celery import app as _celery_app
+
+    _celery_app.conf.broker_url = _test_broker()
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -60,14 +81,11 @@ def _communicators_close_connections() -> Iterator[None]:
 def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
     # A cheap hasher keeps hundreds of users fast; the production hasher has its own tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
-    settings.AURUM_CODE_SEND_ASYNC = False  # the outbox is read right after the request
-    settings.NOTIFY_SEND_ASYNC = False
-    settings.NOTIFY_SMS_BACKEND = "notifications.backends.MemoryBackend"
-    settings.NOTIFY_PUSH_BACKEND = "notifications.backends.MemoryBackend"
-    from notifications.backends import MemoryBackend
+    settings.SMS_BACKEND = "deliveries.backends.MemorySms"
+    settings.PUSH_BACKEND = "deliveries.backends.MemoryPush"
+    from deliveries.backends import Memory
 
-    MemoryBackend.sent.clear()
+    Memory.outbox.clear()
     settings.STATEMENTS_CHECK = 1.0  # every compiled statement's rows checked against the ORM
     settings.MEDIA_ROOT = tmp_path / "media"
     if settings.STORAGES["default"]["BACKEND"].endswith("FileSystemStorage"):
@@ -78,18 +96,32 @@ def _test_settings(settings: Any, tmp_path: Any) -> Iterator[None]:
                 "OPTIONS": {"location": tmp_path / "media"},
             },
         }
-    from accounts.senders import MemorySender
-
-    MemorySender.outbox.clear()
     cache.clear()
     yield
 
 
-@pytest.fixture
-def outbox() -> list[dict[str, str]]:
-    from accounts.senders import MemorySender
+@pytest.fixture(autouse=True)
+def _tasks_in_process(request: Any) -> Iterator[None]:
+    """Tasks run in this process, right after commit (as on the embedded default), except in
+    tests marked `worker`, which a real worker process serves where Redis runs."""
+    from aurum.celery import app
 
-    return MemorySender.outbox
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = "worker" not in request.keywords or not REAL_WORKER
+    yield
+    app.conf.task_always_eager = eager
+
+
+@pytest.fixture
+def outbox(transactional_db: None, settings: Any) -> list[dict[str, Any]]:
+    """Every SMS, email and push sent, as dicts (without this fixture email goes to Django's
+    `mail.outbox`). Tests that read it run with real transactions, so deliveries are queued,
+    and sent, after commit as in production."""
+    from deliveries.backends import Memory
+
+    settings.EMAIL_DELIVERY_BACKEND = "deliveries.backends.MemoryEmail"
+
+    return Memory.outbox
 
 
 @pytest.fixture
@@ -231,3 +263,170 @@ def csp_violations(browser: Any) -> Callable[[], list[str]]:
         ]
 
     return read
+
+
+class SmtpSink:
+    """aiosmtpd's handler: a real SMTP server that keeps what it accepted. With `hold` cleared
+    it stops each transaction at RCPT (before any data) until `hold` is set again."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.received: list[dict[str, str]] = []
+        self.hold = threading.Event()
+        self.hold.set()
+        self.waiting = threading.Event()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, *_: Any
+    ) -> str:
+        import asyncio
+
+        if not self.hold.is_set():
+            self.waiting.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.hold.wait, 30)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        from email import message_from_bytes
+
+        message = message_from_bytes(envelope.content)
+        self.received.append(
+            {
+                "message_id": message["Message-ID"] or "",
+                "to": ",".join(envelope.rcpt_tos),
+                "subject": message["Subject"] or "",
+            }
+        )
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[str, int, SmtpSink]]:
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
+    controller.start()
+    yield "127.0.0.1", controller.port, sink
+    controller.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server: tuple[str, int, SmtpSink], settings: Any) -> SmtpSink:
+    """Email goes over SMTP to a local aiosmtpd server (in this process and in the worker)."""
+    host, port, sink = smtp_server
+    sink.received.clear()
+    sink.hold.set()
+    sink.waiting.clear()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = host, port
+    return sink
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Worker:
+    """A real `celery worker` process on the test database, serving every queue."""
+
+    def __init__(self, env: dict[str, str], log_path: Any) -> None:
+        self.env = env
+        self.log_path = log_path
+        self.process: Any = None
+
+    def start(self) -> None:
+        import subprocess
+        import sys
+        import time
+
+        log = open(self.log_path, "a")
+        start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "aurum", "worker", "--pool=solo",
+                "--queues=codes,deliveries,media,schedules", "--without-gossip",
+                "--without-mingle", "--loglevel=INFO", "--hostname=test@%h",
+            ],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with open(self.log_path) as seen:
+                seen.seek(start)
+                if " ready." in seen.read():
+                    return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the Celery worker did not start; see {self.log_path}")
+
+    def kill(self) -> None:
+        import signal
+
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except Exception:
+                self.kill()
+
+
+@pytest.fixture(scope="session")
+def _worker_process(
+    django_db_setup: None,
+    django_db_blocker: Any,
+    smtp_server: tuple[str, int, SmtpSink],
+    tmp_path_factory: Any,
+) -> Iterator[Worker | None]:
+    """Started on first use where Redis runs; stopped before the test database is dropped."""
+    if not REAL_WORKER:
+        yield None
+        return
+    import redis
+
+    broker = _test_broker()
+    redis.Redis.from_url(broker).flushdb()
+    database = settings.DATABASES["default"]
+    folder = tmp_path_factory.mktemp("worker")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"{settings.DATABASE_URL.rsplit('/', 1)[0]}/{database['NAME']}",
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": broker,
+        "SECRET_KEY": settings.SECRET_KEY,
+        "SMS_BACKEND": "deliveries.backends.FileOutboxSms",
+        "SMS_OUTBOX_DIR": str(folder / "sms"),
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": smtp_server[0],
+        "EMAIL_PORT": str(smtp_server[1]),
+        "DELIVERY_LEASE_SECONDS": "2",
+        "DELIVERY_SWEEP_AFTER_SECONDS": "1",
+        "DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+    }
+    worker = Worker(env, folder / "worker.log")
+    worker.sms_dir = folder / "sms"  # type: ignore[attr-defined]
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(_worker_process: Worker | None, settings: Any) -> Iterator[Worker | None]:
+    """The real worker for a `worker` test where Redis runs (None on the embedded default,
+    where the test's tasks run in-process). Its SMS go to files in `worker.sms_dir`."""
+    if _worker_process is not None:
+        if _worker_process.process is None or _worker_process.process.poll() is not None:
+            _worker_process.start()
+        settings.DELIVERY_LEASE_SECONDS = 2
+        settings.DELIVERY_SWEEP_AFTER_SECONDS = 1
+    yield _worker_process

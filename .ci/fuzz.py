@@ -82,7 +82,7 @@ def main() -> int:
         "DEBUG": "0",
         "LOG_LEVEL": "CRITICAL",
         "JWT_ACCESS_MINUTES": "600",
-        "AURUM_CODE_SENDER": "accounts.senders.LogSender",
+        "SMS_BACKEND": "deliveries.backends.LogSms",
         "TURN_SECRET": "fuzz-turn-secret",
         "TURN_URIS": "turn:turn.aurum.example:3478",
         # One client sending thousands of requests: limits would answer most of them 429.

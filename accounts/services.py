@@ -39,10 +39,10 @@ from accounts.models import (
     User,
 )
 from accounts.phone import looks_like_email
-from accounts.senders import dispatch, get_sender
 from accounts.signals import account_closed, session_activity
 from aurum import events
 from aurum.errors import Conflict, DomainError, Forbidden, Invalid, Unauthenticated
+from deliveries import services as deliveries
 
 __all__ = ["SESSION_CLAIM", "TokenPair", "audit_record"]
 
@@ -340,11 +340,12 @@ def _code_digest(code: str) -> str:
     return hmac.new(key, code.encode(), hashlib.sha256).hexdigest()
 
 
-def code_issue(*, user: User, purpose: CodePurpose) -> str:
+def code_issue(*, user: User, purpose: CodePurpose, channel: str | None = None) -> str:
     """A fresh 6-digit code; earlier unused codes of the same purpose stop working.
 
-    The code is stored (committed) before the caller sends it, so it always exists by the
-    time the member types it in.
+    With a `channel` ("sms" or "email") the code's delivery is written in the same transaction
+    as the code, and sent after commit: the code always exists by the time the member types it
+    in, and a crash or a provider outage cannot lose the message (deliveries retries it).
     """
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = timezone.now()
@@ -352,12 +353,14 @@ def code_issue(*, user: User, purpose: CodePurpose) -> str:
         OneTimeCode.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(
             used_at=now
         )
-        OneTimeCode.objects.create(
+        row = OneTimeCode.objects.create(
             user=user,
             purpose=purpose,
             code_hash=_code_digest(code),
             expires_at=now + timedelta(seconds=settings.OTP_CODE_TTL_SECONDS),
         )
+        if channel is not None:
+            _queue_code(user=user, code=code, row=row, channel=channel)
     return code
 
 
@@ -395,17 +398,29 @@ def code_consume(*, code: OneTimeCode) -> bool:
     )
 
 
-def _deliver_code(*, user: User, code: str, purpose: CodePurpose, channel: str) -> None:
+_CODE_LABELS = {CodePurpose.LOGIN: "Login code", CodePurpose.PASSWORD_RESET: "Password reset code"}
+
+
+def _queue_code(*, user: User, code: str, row: OneTimeCode, channel: str) -> None:
     minutes = settings.OTP_CODE_TTL_SECONDS // 60
+    purpose = CodePurpose(row.purpose)
     what = "sign in" if purpose == CodePurpose.LOGIN else "reset your password"
     text = f"{code} is your Aurum code to {what}. It expires in {minutes} minutes. Never share it."
-    sender = get_sender()
-    if channel == "sms" and user.phone:
-        phone = user.phone
-        dispatch(lambda: sender.send_sms(phone=phone, text=text))
-    elif user.email:
-        email = user.email
-        dispatch(lambda: sender.send_email(email=email, subject="Your Aurum code", text=text))
+    to = user.phone if channel == "sms" and user.phone else user.email
+    if not to:
+        return
+    deliveries.queue(
+        channel="sms" if to == user.phone else "email",
+        to=to,
+        template=f"code.{purpose.value}",
+        label=_CODE_LABELS[purpose],
+        key=f"code:{row.pk}",
+        user=user,
+        subject="Your Aurum code",
+        text=text,
+        urgent=True,
+        expires_at=row.expires_at,
+    )
 
 
 def otp_send(*, phone: str) -> None:
@@ -413,8 +428,7 @@ def otp_send(*, phone: str) -> None:
     user = User.objects.filter(phone=phone, is_active=True).first()
     if user is None:
         return
-    code = code_issue(user=user, purpose=CodePurpose.LOGIN)
-    _deliver_code(user=user, code=code, purpose=CodePurpose.LOGIN, channel="sms")
+    code_issue(user=user, purpose=CodePurpose.LOGIN, channel="sms")
 
 
 def otp_verify(
@@ -446,9 +460,8 @@ def password_reset_request(*, identifier: str) -> None:
     user = selectors.user_by_identifier(identifier=identifier)
     if user is None or not user.is_active:
         return
-    code = code_issue(user=user, purpose=CodePurpose.PASSWORD_RESET)
     channel = "email" if looks_like_email(identifier) else "sms"
-    _deliver_code(user=user, code=code, purpose=CodePurpose.PASSWORD_RESET, channel=channel)
+    code_issue(user=user, purpose=CodePurpose.PASSWORD_RESET, channel=channel)
 
 
 def password_reset_confirm(
@@ -693,3 +706,18 @@ def user_set_active(
     if problem is not None:
         raise staff.refuse(problem, actor=actor, target=before, change=change, ip=ip)
     return user
+
+
+# --- Housekeeping (scheduled: accounts.tasks) -------------------------------------------------
+
+
+def codes_purge() -> int:
+    """One-time codes past their expiry (or used) for a day are of no use to anyone."""
+    cutoff = timezone.now() - timedelta(days=1)
+    return OneTimeCode.objects.filter(expires_at__lt=cutoff).delete()[0]
+
+
+def tokens_purge() -> int:
+    """Refresh tokens past their expiry, with their blacklist rows: an expired token is refused
+    for its expiry alone, so its row guards nothing (simplejwt's `flushexpiredtokens`)."""
+    return OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()[0]

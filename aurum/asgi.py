@@ -1,5 +1,6 @@
 """HTTP to Django (bodies past REQUEST_MAX_BODY_BYTES refused first), WebSockets
-(origin-checked, JWT from ?token=) to the apps' routing."""
+(origin-checked, JWT from ?token=) to the apps' routing, and the server's lifespan (the
+in-process schedule when there is no broker)."""
 
 import gc
 import os
@@ -12,6 +13,7 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from aurum.bodylimit import BodyLimitMiddleware  # noqa: E402
+from aurum.celery import lifespan  # noqa: E402
 from aurum.ws import JwtQueryAuthMiddleware, origin_checked  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
@@ -19,6 +21,8 @@ application = ProtocolTypeRouter(
     {
         "http": BodyLimitMiddleware(django_asgi_app),
         "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
+        # Without a broker, the server runs the beat schedule in a thread of its own.
+        "lifespan": lifespan(),
     }
 )
 

@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "chat",
     "media",
     "notifications",
+    "deliveries",
 ]
 
 MIDDLEWARE = [
@@ -362,6 +363,7 @@ MEMBER_DATA = {
     "chat": "chat.privacy",
     "photos": "media.privacy",
     "notifications": "notifications.privacy",
+    "deliveries": "deliveries.privacy",
 }
 PASSWORD_HASHERS = [
     "accounts.hashers.Argon2idOwaspHasher",
@@ -396,22 +398,115 @@ SIMPLE_JWT = {
 # One-time codes (phone login, password reset).
 OTP_CODE_TTL_SECONDS = int(env("OTP_CODE_TTL_SECONDS", "300"))
 OTP_CODE_MAX_ATTEMPTS = int(env("OTP_CODE_MAX_ATTEMPTS", "5"))
-# Where codes go: a dotted path to a class with send_sms(phone, text) and send_email(...).
-AURUM_CODE_SENDER = env(
-    "AURUM_CODE_SENDER",
-    "accounts.senders.LogSender" if PROD else "accounts.senders.FileOutboxSender",
+# --- Deliveries (SMS, email, push) and background work ----------------------------------------
+# Every outside message is a `deliveries.Delivery` row, sent by a task after commit. Which
+# provider serves a channel is a dotted path (deliveries.backends): SMS_BACKEND, PUSH_BACKEND,
+# and email through Django's EMAIL_BACKEND below.
+SMS_BACKEND = env(
+    "SMS_BACKEND", "deliveries.backends.LogSms" if PROD else "deliveries.backends.FileOutboxSms"
 )
+SMS_OUTBOX_DIR = Path(env("SMS_OUTBOX_DIR", str(VAR_DIR / "outbox" / "sms")))
+# SMS_BACKEND=deliveries.backends.ExotelSms: Exotel's API with India's DLT ids.
+SMS_EXOTEL_URL = env("SMS_EXOTEL_URL", "https://api.exotel.com")  # api.in.exotel.com: Mumbai
+SMS_EXOTEL_SID = env("SMS_EXOTEL_SID")
+SMS_EXOTEL_API_KEY = env("SMS_EXOTEL_API_KEY")
+SMS_EXOTEL_API_TOKEN = env("SMS_EXOTEL_API_TOKEN")
+SMS_SENDER_ID = env("SMS_SENDER_ID")  # the DLT-registered header, e.g. AURUMM
+SMS_DLT_ENTITY_ID = env("SMS_DLT_ENTITY_ID")
+SMS_DLT_TEMPLATES = env("SMS_DLT_TEMPLATES", "{}")  # JSON: template name (or prefix) to DLT id
+PUSH_BACKEND = env("PUSH_BACKEND", "deliveries.backends.LogPush")
+# PUSH_BACKEND=deliveries.backends.FcmPush: FCM HTTP v1 with a service account's key.
+FCM_CREDENTIALS_FILE = env("FCM_CREDENTIALS_FILE")
+FCM_CREDENTIALS_JSON = env("FCM_CREDENTIALS_JSON")
+FCM_PROJECT_ID = env("FCM_PROJECT_ID")
+FCM_ENDPOINT = env("FCM_ENDPOINT", "https://fcm.googleapis.com")
+EMAIL_DELIVERY_BACKEND = env("EMAIL_DELIVERY_BACKEND", "deliveries.backends.DjangoEmail")
+EMAIL_MESSAGE_ID_DOMAIN = env("EMAIL_MESSAGE_ID_DOMAIN", "aurum.local")
+# Tries before a delivery gives up; the wait between them doubles from BASE up to MAX seconds,
+# each drawn at random from its upper half (jitter).
+DELIVERY_MAX_ATTEMPTS = max(1, int(env("DELIVERY_MAX_ATTEMPTS", "8")))
+DELIVERY_BACKOFF_BASE_SECONDS = float(env("DELIVERY_BACKOFF_BASE_SECONDS", "5"))
+DELIVERY_BACKOFF_MAX_SECONDS = float(env("DELIVERY_BACKOFF_MAX_SECONDS", "600"))
+# How long a sender holds a row while it talks to the provider (past it, a killed sender's row
+# is free again), and how long after it is due a row the queue never delivered is swept back.
+DELIVERY_LEASE_SECONDS = int(env("DELIVERY_LEASE_SECONDS", "60"))
+DELIVERY_SWEEP_AFTER_SECONDS = int(env("DELIVERY_SWEEP_AFTER_SECONDS", "30"))
+DELIVERY_SWEEP_EVERY_SECONDS = float(env("DELIVERY_SWEEP_EVERY_SECONDS", "15"))
+# Sent and given-up rows are kept this long for the admin, then deleted.
+DELIVERY_KEEP_DAYS = int(env("DELIVERY_KEEP_DAYS", "30"))
 
-AURUM_CODE_SEND_ASYNC = env_bool("AURUM_CODE_SEND_ASYNC", True)
+# Celery: the broker defaults to REDIS_URL; without one, tasks run in-process after commit.
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_EAGER_PROPAGATES = False
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A task is acknowledged when it is done, not when it is taken: a worker killed mid-task leaves
+# its message to be delivered again (the rows make a second run harmless).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_DEFAULT_QUEUE = "deliveries"
+# Queues by kind, so a slow email provider never delays a login code. Route more by task name.
+CELERY_TASK_ROUTES = {
+    "deliveries.*": {"queue": "deliveries"},
+    "media.*": {"queue": "media"},
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# An unacknowledged message comes back after this long; longer than any retry's countdown.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": 3600,
+    "socket_timeout": 5,
+    "socket_connect_timeout": 3,
+}
+# A request that queues work waits at most about a second for a broker that is down.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.3,
+    "interval_max": 0.5,
+}
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "deliveries-sweep": {
+        "task": "deliveries.sweep",
+        "schedule": DELIVERY_SWEEP_EVERY_SECONDS,
+        "options": {"queue": "schedules", "expires": DELIVERY_SWEEP_EVERY_SECONDS},
+    },
+    "deliveries-purge": {
+        "task": "deliveries.purge",
+        "schedule": 3600.0,
+        "options": {"queue": "schedules", "expires": 3600},
+    },
+    "chat-ring-out": {
+        "task": "chat.ring_out",
+        "schedule": float(env("CHAT_RING_OUT_EVERY_SECONDS", "10")),
+        "options": {"queue": "schedules", "expires": 10},
+    },
+    "accounts-purge-codes": {
+        "task": "accounts.purge_codes",
+        "schedule": 3600.0,
+        "options": {"queue": "schedules", "expires": 3600},
+    },
+    "accounts-purge-tokens": {
+        "task": "accounts.purge_tokens",
+        "schedule": 86400.0,
+        "options": {"queue": "schedules", "expires": 3600},
+    },
+    "media-sweep-orphans": {
+        "task": "media.sweep_orphans",
+        "schedule": 3600.0,
+        "options": {"queue": "media", "expires": 3600},
+    },
+}
 
-# Notifications' outside channels (email uses EMAIL_BACKEND).
-NOTIFY_SMS_BACKEND = env("NOTIFY_SMS_BACKEND", "notifications.backends.LogSmsBackend")
-NOTIFY_PUSH_BACKEND = env("NOTIFY_PUSH_BACKEND", "notifications.backends.LogPushBackend")
-NOTIFY_SEND_ASYNC = env_bool("NOTIFY_SEND_ASYNC", True)
 # Push tokens a member keeps (phones, tablets, reinstalls): one more drops the least recently
 # seen. Each push is sent to every one of them.
 NOTIFY_MAX_DEVICES = max(1, int(env("NOTIFY_MAX_DEVICES", "10")))
-FCM_PROJECT_ID = env("FCM_PROJECT_ID")
 
 OTP_TOTP_ISSUER = "Aurum"
 # The django-otp admin pages must not show TOTP secrets (they would defeat MFA).

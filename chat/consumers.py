@@ -47,11 +47,9 @@ _refresher: asyncio.Task[None] | None = None
 
 
 async def refresh_once() -> None:
-    """This server's periodic chores: keep its connections fresh (forgetting dead servers'),
-    and end the calls left ringing past CHAT_CALL_RING_SECONDS whose own timer died with
-    their server. No read does either."""
+    """This server's periodic chore: keep its connections fresh (forgetting dead servers').
+    Calls whose ring timer died with their server are ended by the schedule (`chat.tasks`)."""
     await database_sync_to_async(services.connections_refresh)(server=SERVER_ID)
-    await database_sync_to_async(services.calls_expire_due)()
 
 
 async def _refresh_forever() -> None:
@@ -466,5 +464,5 @@ async def _expire_later(call_id: Any) -> None:
     await asyncio.sleep(settings.CHAT_CALL_RING_SECONDS)
     try:
         await database_sync_to_async(services.call_expire)(call_id=call_id)
-    except Exception:  # a server's refresh (refresh_once) sweeps it later
+    except Exception:  # the schedule's ring-out (chat.tasks) ends it later
         logger.exception("could not expire call %s", call_id)

@@ -56,3 +56,19 @@ class Photo(models.Model):
     @property
     def keys(self) -> list[str]:
         return [self.tiny_key, self.medium_key, self.full_key]
+
+
+class StorageOrphan(models.Model):
+    """A stored file whose photo is gone: written in the transaction that removes the photo,
+    deleted once the file is. What storage refused stays here for the sweeper (media.tasks)."""
+
+    key = models.CharField(max_length=300, unique=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("created_at",)
+
+    def __str__(self) -> str:
+        return self.key

@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts import staff
 from accounts.models import User
 from aurum.errors import Conflict, DomainError, Forbidden, NotFound, TooLarge, Unavailable
-from media.models import Photo, PhotoStatus
+from media.models import Photo, PhotoStatus, StorageOrphan
 from media.processing import BadImage, make_renditions
 from notifications.choices import Kind
 from notifications.services import notify
@@ -24,12 +24,29 @@ from notifications.services import notify
 logger = logging.getLogger("aurum.media")
 
 
-def _remove(keys: list[str]) -> None:
+def _remove(keys: list[str]) -> int:
+    """Delete stored files; what storage refuses is kept as a `StorageOrphan` for the sweeper.
+    Returns how many went."""
+    removed = 0
     for key in keys:
         try:
             default_storage.delete(key)
-        except Exception:  # cleaning up is best effort; the keys are logged to finish by hand
-            logger.exception("could not delete %s", key)
+        except Exception as exc:  # storage away for a moment: the sweeper tries again
+            logger.warning("could not delete %s: %s", key, exc)
+            orphan, _ = StorageOrphan.objects.get_or_create(key=key)
+            StorageOrphan.objects.filter(pk=orphan.pk).update(
+                attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:300]
+            )
+        else:
+            StorageOrphan.objects.filter(key=key).delete()
+            removed += 1
+    return removed
+
+
+def orphans_sweep(*, limit: int = 1000) -> int:
+    """Try again to delete the files a photo left behind (scheduled: media.tasks)."""
+    keys = list(StorageOrphan.objects.order_by("created_at").values_list("key", flat=True)[:limit])
+    return _remove(keys)
 
 
 def check_upload_size(size: int) -> None:
@@ -108,7 +125,12 @@ def _too_many() -> DomainError:
 
 
 def remove_files_later(keys: list[str]) -> None:
-    """Delete stored renditions once the current transaction commits."""
+    """Delete stored renditions once the current transaction commits. They are recorded as
+    orphans in that transaction first, so a process that dies before deleting them, or a
+    storage that refuses, leaves them to the sweeper rather than in the bucket for good."""
+    StorageOrphan.objects.bulk_create(
+        [StorageOrphan(key=key) for key in keys], ignore_conflicts=True
+    )
     transaction.on_commit(lambda: _remove(keys))
 
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import QuerySet
@@ -18,7 +15,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from aurum import events
-from notifications import backends
+from deliveries import services as deliveries
 from notifications.models import (
     MAX_TOKEN_LENGTH,
     DeviceToken,
@@ -29,7 +26,6 @@ from notifications.models import (
 )
 
 logger = logging.getLogger("aurum.notifications")
-_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="aurum-notify")
 
 
 def serialize(notification: Notification) -> dict[str, Any]:
@@ -52,74 +48,67 @@ def notify(
     body: str = "",
     data: dict[str, Any] | None = None,
 ) -> Notification | None:
-    """Store the in-app notification, then — after the surrounding transaction commits — push
-    it live to the member's connections and hand it to the outside channels their preferences
-    allow. An outside channel failing never loses the notification nor fails the caller.
+    """Store the in-app notification and, in the same transaction, a delivery for each outside
+    channel the member's preferences allow (sent after commit, retried until it goes: see
+    `deliveries`); after commit it is also pushed live to the member's connections.
     A deleted account gets nothing (None): its notifications were erased with it."""
     if getattr(recipient, "deleted_at", None) is not None:
         return None
-    notification = Notification.objects.create(
-        recipient=recipient, kind=kind, title=title[:140], body=body, data=data or {}
-    )
+    with transaction.atomic():
+        notification = Notification.objects.create(
+            recipient=recipient, kind=kind, title=title[:140], body=body, data=data or {}
+        )
+        _queue_outside(notification)
     events.send_to_user(
         recipient.pk, {"type": "notification.new", "notification": serialize(notification)}
-    )
-    transaction.on_commit(
-        lambda: _guarded("outside channels", lambda: _deliver_outside(notification))
     )
     return notification
 
 
-def _deliver_outside(notification: Notification) -> None:
+def _queue_outside(notification: Notification) -> None:
     recipient = notification.recipient
     if not recipient.is_active and notification.kind != Kind.SUSPENSION:
         return  # a suspended or closed account hears nothing more outside the app
     prefs = preferences_of(recipient)
     if notification.kind in prefs.muted_kinds:
         return
-    jobs: list[tuple[str, Callable[[], None]]] = []
+    common = {
+        "template": f"notification.{notification.kind}",
+        "label": notification.title,
+        "user": recipient,
+    }
+    key = f"notification:{notification.pk}"
     if prefs.email and recipient.email:
-        jobs.append(("email", lambda: _send_email(notification)))
-    if prefs.sms and recipient.phone:
-        text = f"Aurum: {notification.title}. {notification.body}"[:320]
-        jobs.append(("sms", lambda: backends.sms_backend().send(phone=recipient.phone, text=text)))
-    devices = _devices_newest_first(recipient)[: settings.NOTIFY_MAX_DEVICES]
-    tokens = list(devices.values_list("token", flat=True))
-    if prefs.push and tokens:
-        jobs.append(
-            (
-                "push",
-                lambda: backends.push_backend().send(
-                    tokens=tokens,
-                    title=notification.title,
-                    body=notification.body,
-                    data={"kind": notification.kind, "id": str(notification.id)},
-                ),
-            )
+        context = {"notification": notification, "user": recipient}
+        deliveries.queue(
+            channel="email",
+            to=recipient.email,
+            key=f"{key}:email",
+            subject=f"Aurum: {notification.title}",
+            text=render_to_string("notifications/email.txt", context),
+            html=render_to_string("notifications/email.html", context),
+            **common,
         )
-    for channel, job in jobs:
-        if settings.NOTIFY_SEND_ASYNC:
-            _pool.submit(_guarded, channel, job)
-        else:
-            _guarded(channel, job)
-
-
-def _guarded(channel: str, job: Callable[[], None]) -> None:
-    try:
-        job()
-    except Exception:  # an outside channel failing must not reach the member's request
-        logger.exception("notification by %s failed", channel)
-
-
-def _send_email(notification: Notification) -> None:
-    context = {"notification": notification, "user": notification.recipient}
-    send_mail(
-        subject=f"Aurum: {notification.title}",
-        message=render_to_string("notifications/email.txt", context),
-        html_message=render_to_string("notifications/email.html", context),
-        from_email=None,
-        recipient_list=[notification.recipient.email],
-    )
+    if prefs.sms and recipient.phone:
+        deliveries.queue(
+            channel="sms",
+            to=recipient.phone,
+            key=f"{key}:sms",
+            text=f"Aurum: {notification.title}. {notification.body}"[:320],
+            **common,
+        )
+    if prefs.push:
+        devices = _devices_newest_first(recipient)[: settings.NOTIFY_MAX_DEVICES]
+        for device_pk, token in devices.values_list("pk", "token"):
+            deliveries.queue(
+                channel="push",
+                to=token,
+                key=f"{key}:push:{device_pk}",
+                subject=notification.title,
+                text=notification.body,
+                data={"kind": str(notification.kind), "id": str(notification.id)},
+                **common,
+            )
 
 
 def mark_read(*, user: User, ids: list[Any] | None = None, everything: bool = False) -> int:
@@ -169,6 +158,11 @@ def notifications_forget(*, key: str, values: list[str]) -> int:
     if not values:
         return 0
     return Notification.objects.filter(**{f"data__{key}__in": values}).delete()[0]
+
+
+def device_unreachable(*, token: str) -> int:
+    """The push provider said this token will never take a message (the app was removed)."""
+    return DeviceToken.objects.filter(token=token).delete()[0]
 
 
 def devices_forget(*, user: User) -> int:

@@ -278,7 +278,6 @@ def test_login_code_cannot_reset_a_password(api, outbox):
 
 
 def test_codes_and_passwords_never_reach_the_logs(api, outbox, caplog, settings):
-    settings.AURUM_CODE_SENDER = "accounts.senders.MemorySender"
     caplog.set_level(logging.DEBUG)
     user = UserFactory(email="anjali@example.com", phone="+919847012345")
 

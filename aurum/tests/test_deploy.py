@@ -123,3 +123,44 @@ def test_compose_writes_no_key_of_its_own():
 
     assert app["AURUM_ENV"] == "prod"  # which refuses to start without SECRET_KEY
     assert re.fullmatch(r"\$\{SECRET_KEY:\?[^}]+\}", app["SECRET_KEY"]), app["SECRET_KEY"]
+
+
+def _celery_help(*command: str) -> str:
+    celery = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "celery"
+    return subprocess.run(
+        [str(celery), "-A", "aurum", *command, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_the_celery_units_and_compose_run_every_queue_with_flags_celery_knows():
+    import yaml
+
+    queues = {"codes", "deliveries", "media", "schedules"}
+    worker_help, beat_help = _celery_help("worker"), _celery_help("beat")
+    worker = (DEPLOY / "systemd" / "aurum-worker@.service").read_text().replace("\\\n", " ")
+    beat = (DEPLOY / "systemd" / "aurum-beat.service").read_text().replace("\\\n", " ")
+    start = re.search(r"^ExecStart=(.+)$", worker, re.M).group(1).split()
+    assert start[1:4] == ["-A", "aurum", "worker"]
+    assert all(f.split("=")[0] in worker_help for f in start if f.startswith("--"))
+    assert (
+        set(re.search(r"^Environment=AURUM_WORKER_QUEUES=(\S+)$", worker, re.M).group(1).split(","))
+        == queues
+    )
+    start = re.search(r"^ExecStart=(.+)$", beat, re.M).group(1).split()
+    assert start[1:4] == ["-A", "aurum", "beat"]
+    assert all(f.split("=")[0] in beat_help for f in start if f.startswith("--"))
+
+    compose = yaml.safe_load((DEPLOY.parent / "docker-compose.yml").read_text())
+    served: set[str] = set()
+    for name in ("worker-codes", "worker"):
+        command = compose["services"][name]["command"]
+        assert command[:4] == ["celery", "-A", "aurum", "worker"]
+        assert all(f.split("=")[0] in worker_help for f in command if f.startswith("--"))
+        served |= set(
+            next(f for f in command if f.startswith("--queues=")).split("=")[1].split(",")
+        )
+    assert served == queues
+    assert compose["services"]["beat"]["command"][:4] == ["celery", "-A", "aurum", "beat"]
+    from django.conf import settings
+
+    assert {entry["options"]["queue"] for entry in settings.CELERY_BEAT_SCHEDULE.values()} <= queues

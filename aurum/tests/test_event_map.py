@@ -27,6 +27,7 @@ OUR_APPS = (
     "media",
     "chat",
     "onboarding",
+    "deliveries",
 )
 MODEL_SIGNALS = (
     "pre_init",
@@ -96,6 +97,7 @@ def test_who_reacts_to_which_domain_signal():
         "moderation.block_removed": {"matching.receivers._block_removed"},
         "moderation.member_flagged": {"matching.receivers._member_flagged"},
         "matching.interest_accepted": {"chat.receivers._interest_accepted"},
+        "deliveries.address_unreachable": {"notifications.receivers._address_unreachable"},
     }
 
 

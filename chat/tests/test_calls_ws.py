@@ -11,6 +11,7 @@ from channels.db import database_sync_to_async
 from accounts.services import user_set_active
 from chat.consumers import refresh_once
 from chat.models import Call
+from chat.tasks import ring_out
 from chat.tests.helpers import connected_pair, frames_until, nothing_more, socket_for
 from moderation.services import block_create
 from notifications.models import Notification
@@ -169,7 +170,7 @@ async def test_an_unanswered_call_becomes_missed_and_the_callee_is_told(settings
     await bride_ws.disconnect()
 
 
-async def test_a_call_left_ringing_by_a_stopped_server_is_swept_by_a_refresh_not_a_read(
+async def test_a_call_left_ringing_by_a_stopped_server_is_ended_by_the_schedule_not_a_read(
     settings, client_for
 ):
     settings.CHAT_CALL_RING_SECONDS = 0
@@ -182,10 +183,12 @@ async def test_a_call_left_ringing_by_a_stopped_server_is_swept_by_a_refresh_not
     calls = await database_sync_to_async(client_for)(bride.user)
     before = await database_sync_to_async(lambda: calls.get("/api/v1/chat/calls").json())()
     still = await call_row(str(call.pk))
-    await refresh_once()  # any live server's periodic chores
+    await refresh_once()  # a live server's own chores leave other servers' calls alone
+    assert (await call_row(str(call.pk))).status == "ringing"
+    await database_sync_to_async(ring_out.apply)()  # the beat schedule's ring-out
     after = await database_sync_to_async(lambda: calls.get("/api/v1/chat/calls").json())()
 
-    # The history is a read: it changes nothing. The next server refresh ends the call.
+    # The history is a read: it changes nothing. The schedule's ring-out ends the call.
     assert before["results"][0]["status"] == "ringing" and still.status == "ringing"
     assert after["results"][0]["call_id"] == str(call.pk)
     assert after["results"][0]["status"] == "missed"

@@ -10,8 +10,9 @@ from django.db import connection
 
 from accounts.services import tokens_issue
 from accounts.tests.factories import UserFactory, make_moderator
+from deliveries.backends import Memory
+from deliveries.models import Delivery
 from notifications import services
-from notifications.backends import FcmPushBackend, MemoryBackend
 from notifications.models import DeviceToken, Notification
 from profiles.tests.factories import make_groom, make_member
 
@@ -56,7 +57,7 @@ def test_email_goes_out_by_default_sms_does_not(django_capture_on_commit_callbac
     assert mail.outbox[0].to == ["anjali@example.com"]
     assert "Your profile is approved" in mail.outbox[0].subject
     assert "Dear" in mail.outbox[0].body and mail.outbox[0].alternatives
-    assert [m for m in MemoryBackend.sent if "phone" in m] == []
+    assert [m for m in Memory.outbox if m["channel"] == "sms"] == []
 
 
 def test_preferences_choose_channels_and_muted_kinds(
@@ -75,8 +76,8 @@ def test_preferences_choose_channels_and_muted_kinds(
         note(user, kind="report_resolved")
 
     assert mail.outbox == []
-    sms = [m for m in MemoryBackend.sent if "phone" in m]
-    assert len(sms) == 1 and sms[0]["phone"] == "+919847012345"
+    sms = [m for m in Memory.outbox if m["channel"] == "sms"]
+    assert len(sms) == 1 and sms[0]["to"] == "+919847012345"
     assert Notification.objects.filter(recipient=user).count() == 2  # in-app always kept
 
 
@@ -91,8 +92,8 @@ def test_push_goes_to_every_device(client_for, django_capture_on_commit_callback
     with django_capture_on_commit_callbacks(execute=True):
         note(user)
 
-    pushes = [m for m in MemoryBackend.sent if "tokens" in m]
-    assert len(pushes) == 1 and sorted(pushes[0]["tokens"]) == ["tok-android", "tok-ios"]
+    pushes = [m for m in Memory.outbox if m["channel"] == "push"]
+    assert sorted(m["to"] for m in pushes) == ["tok-android", "tok-ios"]  # one message each
 
 
 def test_a_failing_channel_loses_nothing(settings, django_capture_on_commit_callbacks):
@@ -103,22 +104,8 @@ def test_a_failing_channel_loses_nothing(settings, django_capture_on_commit_call
         stored = note(user)
 
     assert Notification.objects.filter(pk=stored.pk).exists()
-
-
-def test_fcm_backend_builds_v1_messages():
-    sent = []
-    backend = FcmPushBackend(
-        project_id="aurum-prod", transport=lambda url, msg: sent.append((url, msg))
-    )
-
-    backend.send(tokens=["a", "b"], title="T", body="B", data={"kind": "warning", "n": 1})
-
-    assert [m["message"]["token"] for _, m in sent] == ["a", "b"]
-    assert sent[0][0] == "https://fcm.googleapis.com/v1/projects/aurum-prod/messages:send"
-    assert sent[0][1]["message"]["data"] == {"kind": "warning", "n": "1"}
-
-
-# --- API --------------------------------------------------------------------------------------
+    failed = Delivery.objects.get(user=user, channel="email")
+    assert failed.status == "failed" and "No module named 'no'" in failed.last_error
 
 
 def test_list_is_newest_first_with_unread_count(client_for):
@@ -233,7 +220,7 @@ def test_suspended_members_get_nothing_outside_the_app(django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         note(user, kind="report_resolved")
 
-    assert mail.outbox == [] and MemoryBackend.sent == []
+    assert mail.outbox == [] and Memory.outbox == []
 
 
 def test_suspension_notice_is_emailed_and_phones_forgotten(
@@ -251,7 +238,7 @@ def test_suspension_notice_is_emailed_and_phones_forgotten(
 
     assert [m.to for m in mail.outbox if "suspended" in m.subject] == [[groom.user.email]]
     assert not DeviceToken.objects.filter(user=groom.user).exists()
-    assert all("tokens" not in m for m in MemoryBackend.sent)
+    assert all(m["channel"] != "push" for m in Memory.outbox)
 
 
 def test_rejected_verification_tells_the_member_why(api, client_for):
@@ -336,8 +323,8 @@ def test_a_member_keeps_at_most_max_devices_and_the_least_recently_seen_goes(
     assert DeviceToken.objects.filter(user=neighbour).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
         note(user)
-    pushes = [m for m in MemoryBackend.sent if "tokens" in m]
-    assert sorted(pushes[0]["tokens"]) == sorted(kept)
+    pushes = [m for m in Memory.outbox if m["channel"] == "push"]
+    assert sorted(m["to"] for m in pushes) == sorted(kept)
 
 
 @pytest.mark.postgres
