@@ -497,6 +497,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 86400.0,
         "options": {"queue": "schedules", "expires": 3600},
     },
+    "profiles-inactivity": {
+        "task": "profiles.inactivity",
+        "schedule": 3600.0,
+        "options": {"queue": "schedules", "expires": 3600},
+    },
     "media-sweep-orphans": {
         "task": "media.sweep_orphans",
         "schedule": 3600.0,
@@ -602,6 +607,12 @@ LANGUAGE_CODE = "en-us"
 # The API speaks UTC; moderators read the admin in Kerala's time (aurum.middleware).
 TIME_ZONE = "UTC"
 ADMIN_TIME_ZONE = env("ADMIN_TIME_ZONE", "Asia/Kolkata")
+# The zone members' dates and quiet hours are read in, until a member sets their own.
+MEMBER_TIME_ZONE = env("MEMBER_TIME_ZONE", "Asia/Kolkata")
+# Members inactive this long are hidden from search and feed (their next login brings them
+# back), after a heads-up this many days before.
+INACTIVITY_HIDE_DAYS = int(env("INACTIVITY_HIDE_DAYS", "180"))
+INACTIVITY_NOTICE_DAYS = int(env("INACTIVITY_NOTICE_DAYS", "7"))
 USE_I18N = True
 USE_TZ = True
 

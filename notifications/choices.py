@@ -17,3 +17,4 @@ class Kind(models.TextChoices):
     INTEREST_DECLINED = "interest_declined", "Interest declined"
     MESSAGE_RECEIVED = "message_received", "New message"
     CALL_MISSED = "call_missed", "Missed call"
+    INACTIVITY_NOTICE = "inactivity_notice", "Profile about to be hidden for inactivity"

@@ -77,6 +77,10 @@ class Profile(models.Model):
         max_length=20, choices=PhotoVisibility.choices, default=PhotoVisibility.ALL_MEMBERS
     )
     is_hidden = models.BooleanField(default=False, help_text="Hibernating: invisible to others.")
+    # Hidden by the schedule, not by the member (`is_hidden` too, so the listing rule and its
+    # indexes are unchanged): their next login brings the profile back.
+    hidden_for_inactivity = models.BooleanField(default=False)
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
     # Never empty: search orders by it (a new member counts as active when they join).
     last_active_at = models.DateTimeField(default=timezone.now)
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import services as accounts_services
 from accounts import staff
 from accounts.models import AuditAction, User
 from aurum.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from notifications.choices import Kind
+from notifications.services import notify
 from policy import can_act
 from profiles import signals
 from profiles.choices import LEGAL_MIN_AGE, MAX_AGE, CreatedBy, VerificationStatus, caste_belongs_to
@@ -319,8 +324,86 @@ def verification_record(
 
 def profile_touch(*, user_id: Any) -> None:
     """The member was active now (a login or a token refresh: at least every 15 minutes while
-    the app is in use)."""
+    the app is in use). A profile the schedule hid for inactivity comes back."""
     Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())
+    if Profile.objects.filter(pk=user_id, hidden_for_inactivity=True).exists():
+        _set_inactive(user_id, hidden=False)
+
+
+def _set_inactive(user_id: Any, *, hidden: bool) -> bool:
+    """Hide (or bring back) a profile for inactivity, announced as any change of `is_hidden`
+    is. Only a profile in the expected state moves: a member's own hibernation is left alone."""
+    with transaction.atomic():
+        locked = (
+            Profile.objects.select_for_update()
+            .filter(pk=user_id, hidden_for_inactivity=not hidden, is_hidden=not hidden)
+            .first()
+        )
+        if locked is None:
+            return False
+        locked.is_hidden = locked.hidden_for_inactivity = hidden
+        _save_announced(locked, ["is_hidden", "hidden_for_inactivity"])
+        signals.profile_privacy_changed.send(sender=Profile, profile=locked, fields=["is_hidden"])
+    return True
+
+
+def inactive_warn(*, limit: int = 1000) -> int:
+    """Tell members who will be hidden in INACTIVITY_NOTICE_DAYS that logging in keeps their
+    profile listed; once per stretch of inactivity (a later login starts a new one)."""
+    now = timezone.now()
+    days = settings.INACTIVITY_HIDE_DAYS - settings.INACTIVITY_NOTICE_DAYS
+    due = (
+        Profile.objects.filter(
+            LISTED,
+            last_active_at__lt=now - timedelta(days=days),
+            user__is_active=True,
+        )
+        .filter(
+            Q(inactivity_warned_at__isnull=True) | Q(inactivity_warned_at__lt=F("last_active_at"))
+        )
+        .select_related("user")
+        .order_by("last_active_at")[:limit]
+    )
+    warned = 0
+    for profile in due:
+        with transaction.atomic():
+            if (
+                not Profile.objects.filter(pk=profile.pk)
+                .filter(
+                    Q(inactivity_warned_at__isnull=True)
+                    | Q(inactivity_warned_at__lt=F("last_active_at"))
+                )
+                .update(inactivity_warned_at=now)
+            ):
+                continue  # another run, or a login, came first
+            hide_on = profile.last_active_at + timedelta(days=settings.INACTIVITY_HIDE_DAYS)
+            hide_on = hide_on.astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE))
+            notify(
+                recipient=profile.user,
+                kind=Kind.INACTIVITY_NOTICE,
+                title="Your profile will be hidden soon",
+                body=(
+                    f"You have not signed in to Aurum for {(now - profile.last_active_at).days} "
+                    "days. On "
+                    f"{hide_on:%-d %B} your profile stops showing in search and matches; "
+                    "sign in before then to keep it listed, or any time later to bring it back."
+                ),
+            )
+        warned += 1
+    return warned
+
+
+def inactive_hide(*, limit: int = 1000) -> int:
+    """Hide members inactive for INACTIVITY_HIDE_DAYS who were warned at least
+    INACTIVITY_NOTICE_DAYS ago (and not active since)."""
+    now = timezone.now()
+    due = Profile.objects.filter(
+        LISTED,
+        last_active_at__lt=now - timedelta(days=settings.INACTIVITY_HIDE_DAYS),
+        inactivity_warned_at__lte=now - timedelta(days=settings.INACTIVITY_NOTICE_DAYS),
+        inactivity_warned_at__gt=F("last_active_at"),
+    ).values_list("pk", flat=True)[:limit]
+    return sum(_set_inactive(user_id, hidden=True) for user_id in list(due))
 
 
 def not_visible(doing: str) -> DomainError:
