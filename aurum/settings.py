@@ -303,6 +303,11 @@ MATCHING_RESEND_AFTER_DECLINE_DAYS = int(env("MATCHING_RESEND_AFTER_DECLINE_DAYS
 STATEMENTS_CHECK = float(env("AURUM_STATEMENTS_CHECK", "0"))
 # The feed scores this many of the most recently active members who pass its hard filters.
 MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
+# Digests: how often the schedule looks for members due one (also the "immediate" slot), how
+# many matches one names at most, and the feed score a match needs to be named.
+MATCHING_DIGEST_EVERY_SECONDS = int(env("MATCHING_DIGEST_EVERY_SECONDS", "900"))
+MATCHING_DIGEST_SIZE = int(env("MATCHING_DIGEST_SIZE", "5"))
+MATCHING_DIGEST_MIN_SCORE = int(env("MATCHING_DIGEST_MIN_SCORE", "60"))
 MATCHING_FEED_TTL = int(env("MATCHING_FEED_TTL", "120"))  # seconds a feed page stays cached
 # Seconds a photo URL handed to the apps lives. A block or a privacy change ends it at once
 # (media.signing); the lifetime only bounds a copied URL. A quarter of an hour covers a list
@@ -451,6 +456,7 @@ CELERY_TASK_DEFAULT_QUEUE = "deliveries"
 CELERY_TASK_ROUTES = {
     "deliveries.*": {"queue": "deliveries"},
     "media.*": {"queue": "media"},
+    "matching.*": {"queue": "schedules"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -501,6 +507,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "profiles.inactivity",
         "schedule": 3600.0,
         "options": {"queue": "schedules", "expires": 3600},
+    },
+    "matching-digests": {
+        "task": "matching.digests",
+        "schedule": float(MATCHING_DIGEST_EVERY_SECONDS),
+        "options": {"queue": "schedules", "expires": 900},
     },
     "media-sweep-orphans": {
         "task": "media.sweep_orphans",
@@ -578,6 +589,7 @@ SPECTACULAR_SETTINGS = {
         "MotherTongueEnum": "profiles.choices.MotherTongue",
         "DistrictEnum": "profiles.choices.District",
         "HabitEnum": "profiles.choices.Habit",
+        "DigestFrequencyEnum": "notifications.choices.DigestFrequency",
     },
 }
 

@@ -48,6 +48,14 @@ def _member_version(user_id: object) -> str:
 def feed_pool(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     """Whom the feed ranks (the hard filters, the most recent `MATCHING_FEED_POOL` of them),
     unscored; and `viewer`'s profile."""
+    pool, me = feed_candidates(viewer=viewer)
+    recent = pool.order_by("-last_active_at", "-user_id").values("pk")
+    return profile_selectors.profiles_among(recent[: settings.MATCHING_FEED_POOL]), me
+
+
+def feed_candidates(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
+    """Everyone the feed's hard filters let through for `viewer` (the visibility rule, the
+    gender sought, my age range, not ignored, no interest between us); and my profile."""
     me = profile_selectors.own_profile(user=viewer)
     if me is None or me.gender not in OPPOSITE:
         raise profile_incomplete()
@@ -58,9 +66,7 @@ def feed_pool(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     if prefs is not None:
         age_min, age_max = prefs.age_min, prefs.age_max  # type: ignore[attr-defined]
         hard &= Q(**born_between(age_min, age_max, timezone.localdate()))
-    pool = candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard)
-    recent = pool.order_by("-last_active_at", "-user_id").values("pk")
-    return profile_selectors.profiles_among(recent[: settings.MATCHING_FEED_POOL]), me
+    return candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard), me
 
 
 def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage:

@@ -144,3 +144,35 @@ class ProfileVisit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id} visited {self.owner_id} on {self.day}"
+
+
+class DigestKind(models.TextChoices):
+    MATCHES = "matches", "New matches"
+    INTERESTS = "interests", "Unanswered interests"
+
+
+class Digest(models.Model):
+    """One digest a member got (or was due and had nothing new): at most one per kind and
+    period ("2026-12-03" daily, "2026-W49" weekly, a quarter-hour slot when immediate)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="digests"
+    )
+    kind = models.CharField(max_length=10, choices=DigestKind.choices)
+    period = models.CharField(max_length=24)
+    # Whom it named, as space-separated member ids: a member who deletes their account is
+    # found here (a substring match, on any database) and their digests' notifications go.
+    named = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "period"], name="digest_once_per_period"
+            )
+        ]
+        indexes = [models.Index(fields=["user", "kind", "-created_at"], name="digest_last_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.user_id}, {self.period}"

@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from accounts.models import User
 from matching.lists import visitors_of
-from matching.models import Ignore, Interest, InterestSend, ProfileVisit, Shortlist
+from matching.models import Digest, Ignore, Interest, InterestSend, ProfileVisit, Shortlist
 from notifications.services import notifications_forget
 
 
@@ -56,6 +56,11 @@ def erase(user: User) -> None:
         key="interest", values=[str(pk) for pk in interests.values_list("pk", flat=True)]
     )
     interests.delete()
+    mentioning = Digest.objects.filter(named__contains=str(user.pk))
+    notifications_forget(
+        key="digest", values=[str(pk) for pk in mentioning.values_list("pk", flat=True)]
+    )
+    Digest.objects.filter(user=user).delete()
     InterestSend.objects.filter(Q(sender=user) | Q(receiver=user)).delete()
     Shortlist.objects.filter(Q(owner=user) | Q(target=user)).delete()
     Ignore.objects.filter(Q(owner=user) | Q(target=user)).delete()

@@ -18,3 +18,14 @@ class Kind(models.TextChoices):
     MESSAGE_RECEIVED = "message_received", "New message"
     CALL_MISSED = "call_missed", "Missed call"
     INACTIVITY_NOTICE = "inactivity_notice", "Profile about to be hidden for inactivity"
+    DIGEST_MATCHES = "digest_matches", "New matches for you"
+    DIGEST_INTERESTS = "digest_interests", "Interests waiting for your answer"
+
+
+class DigestFrequency(models.TextChoices):
+    """How often a member hears "new matches for you" and "unanswered interests"."""
+
+    IMMEDIATE = "immediate", "As they come"
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    NEVER = "never", "Never"

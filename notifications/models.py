@@ -1,12 +1,13 @@
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from notifications.choices import Kind
+from notifications.choices import DigestFrequency, Kind
 
 
 class Notification(models.Model):
@@ -80,6 +81,16 @@ class Preferences(models.Model):
     sms = models.BooleanField(default=False)
     push = models.BooleanField(default=True)
     muted_kinds = models.JSONField(default=list, blank=True)
+    # The digests (matching.digests) and the hours nothing but a login code is sent, in the
+    # member's time zone (MEMBER_TIME_ZONE until members set their own).
+    digest_matches = models.CharField(
+        max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.DAILY
+    )
+    digest_interests = models.CharField(
+        max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.DAILY
+    )
+    quiet_from = models.TimeField(default=datetime.time(22, 0))
+    quiet_until = models.TimeField(default=datetime.time(8, 0))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -22,7 +22,17 @@ def export(user: User) -> dict[str, Any]:
             .values("token", "platform", "last_seen_at", "created_at")
         ),
         "preferences": Preferences.objects.filter(user=user)
-        .values("email", "sms", "push", "muted_kinds", "updated_at")
+        .values(
+            "email",
+            "sms",
+            "push",
+            "muted_kinds",
+            "digest_matches",
+            "digest_interests",
+            "quiet_from",
+            "quiet_until",
+            "updated_at",
+        )
         .first(),
     }
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from aurum.serializers import StrictSerializer
+from notifications.choices import DigestFrequency
 from notifications.models import MAX_TOKEN_LENGTH, Kind, Platform
 
 
@@ -55,4 +56,20 @@ class PreferencesIO(StrictSerializer):
     push = serializers.BooleanField(required=False)
     muted_kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=Kind.choices), required=False, max_length=50
+    )
+    digest_matches = serializers.ChoiceField(
+        choices=DigestFrequency.choices,
+        required=False,
+        help_text='"New matches for you": as they come, daily (the default), weekly or never.',
+    )
+    digest_interests = serializers.ChoiceField(
+        choices=DigestFrequency.choices,
+        required=False,
+        help_text='"Interests waiting for your answer": the same choices.',
+    )
+    quiet_from = serializers.TimeField(
+        required=False, format="%H:%M", help_text="Quiet hours start (India time), e.g. 22:00."
+    )
+    quiet_until = serializers.TimeField(
+        required=False, format="%H:%M", help_text="Quiet hours end, e.g. 08:00: no digest between."
     )

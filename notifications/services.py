@@ -47,25 +47,26 @@ def notify(
     title: str,
     body: str = "",
     data: dict[str, Any] | None = None,
+    channels: frozenset[str] = frozenset({"email", "sms", "push"}),
 ) -> Notification | None:
     """Store the in-app notification and, in the same transaction, a delivery for each outside
-    channel the member's preferences allow (sent after commit, retried until it goes: see
-    `deliveries`); after commit it is also pushed live to the member's connections.
-    A deleted account gets nothing (None): its notifications were erased with it."""
+    channel the member's preferences allow, among `channels` (sent after commit, retried until
+    it goes: see `deliveries`); after commit it is also pushed live to the member's
+    connections. A deleted account gets nothing (None): its notifications were erased."""
     if getattr(recipient, "deleted_at", None) is not None:
         return None
     with transaction.atomic():
         notification = Notification.objects.create(
             recipient=recipient, kind=kind, title=title[:140], body=body, data=data or {}
         )
-        _queue_outside(notification)
+        _queue_outside(notification, channels)
     events.send_to_user(
         recipient.pk, {"type": "notification.new", "notification": serialize(notification)}
     )
     return notification
 
 
-def _queue_outside(notification: Notification) -> None:
+def _queue_outside(notification: Notification, channels: frozenset[str]) -> None:
     recipient = notification.recipient
     if not recipient.is_active and notification.kind != Kind.SUSPENSION:
         return  # a suspended or closed account hears nothing more outside the app
@@ -78,7 +79,7 @@ def _queue_outside(notification: Notification) -> None:
         "user": recipient,
     }
     key = f"notification:{notification.pk}"
-    if prefs.email and recipient.email:
+    if prefs.email and recipient.email and "email" in channels:
         context = {"notification": notification, "user": recipient}
         deliveries.queue(
             channel="email",
@@ -89,7 +90,7 @@ def _queue_outside(notification: Notification) -> None:
             html=render_to_string("notifications/email.html", context),
             **common,
         )
-    if prefs.sms and recipient.phone:
+    if prefs.sms and recipient.phone and "sms" in channels:
         deliveries.queue(
             channel="sms",
             to=recipient.phone,
@@ -97,7 +98,7 @@ def _queue_outside(notification: Notification) -> None:
             text=f"Aurum: {notification.title}. {notification.body}"[:320],
             **common,
         )
-    if prefs.push:
+    if prefs.push and "push" in channels:
         devices = _devices_newest_first(recipient)[: settings.NOTIFY_MAX_DEVICES]
         for device_pk, token in devices.values_list("pk", "token"):
             deliveries.queue(

@@ -1,0 +1,128 @@
+"""Digests: who is due and when, what one names (the feed's rule and score), at most one per
+period, nothing in quiet hours, and never someone the member can no longer see."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from matching import digests, services
+from matching.models import Digest
+from moderation import services as moderation
+from notifications.models import Notification, Preferences
+from profiles.models import Profile
+from profiles.tests.factories import make_groom, make_member
+
+pytestmark = pytest.mark.django_db
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+def at(hour: int, minute: int = 0, day: int = 3) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=IST)
+
+
+def approved_since(profile: Profile, hours: float) -> None:
+    Profile.objects.filter(pk=profile.pk).update(
+        reviewed_at=timezone.now() - timedelta(hours=hours)
+    )
+
+
+def periods(profile: Profile) -> set[tuple[str, str]]:
+    return set(Digest.objects.filter(user=profile.user).values_list("kind", "period"))
+
+
+def test_who_is_due_follows_frequency_quiet_hours_and_the_period():
+    daily = make_member()
+    weekly = make_groom()
+    Preferences.objects.create(user=weekly.user, digest_matches="weekly", digest_interests="never")
+    night_owl = make_groom()
+    Preferences.objects.create(user=night_owl.user, quiet_from=time(1, 0), quiet_until=time(3, 0))
+    never = make_groom()
+    Preferences.objects.create(user=never.user, digest_matches="never", digest_interests="never")
+
+    digests.due(now=at(23, 30))  # 22:00-08:00 is quiet by default
+    assert periods(daily) == set() and periods(weekly) == set()
+    assert periods(night_owl) == {("matches", "2026-12-03"), ("interests", "2026-12-03")}
+    digests.due(now=at(19))
+    digests.due(now=at(19, 15))  # the same periods: nothing more
+    assert periods(daily) == {("matches", "2026-12-03"), ("interests", "2026-12-03")}
+    assert periods(weekly) == {("matches", "2026-W49")}
+    assert periods(never) == set()
+    assert Digest.objects.count() == 5
+
+
+def test_a_digest_names_the_best_new_two_way_matches_once_per_period(settings):
+    settings.MATCHING_DIGEST_MIN_SCORE = 0
+    bride = make_member()
+    from profiles.models import PartnerPreferences
+
+    PartnerPreferences.objects.filter(profile=bride).update(religions=["hindu"])
+    old, new_best, new_other = make_groom(), make_groom(), make_groom(religion="christian")
+    approved_since(old, 48)
+    approved_since(new_best, 2)
+    approved_since(new_other, 3)
+
+    assert digests.send(user_id=bride.pk, kind="matches", frequency="daily", period="d1") == "sent"
+    note = Notification.objects.get(recipient=bride.user, kind="digest_matches")
+    named = note.data["profiles"]
+    assert str(old.pk) not in named and set(named) == {str(new_best.pk), str(new_other.pk)}
+    assert named[0] == str(new_best.pk)  # the feed's score orders it
+    assert note.title == "2 new matches for you" and new_best.user.first_name in note.body
+    assert digests.send(user_id=bride.pk, kind="matches", frequency="daily", period="d1") == (
+        "already_sent"
+    )
+    assert Notification.objects.filter(kind="digest_matches").count() == 1
+    assert Digest.objects.get(user=bride.user, period="d1").named.split() == named
+
+
+def test_the_digest_goes_by_email_and_push_never_sms(django_capture_on_commit_callbacks):
+    bride, groom = make_member(), make_groom()
+    Preferences.objects.create(user=bride.user, sms=True)
+    services.interest_send(sender=groom.user, receiver=bride.user)
+    mail.outbox.clear()
+    Notification.objects.all().delete()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert (
+            digests.send(user_id=bride.pk, kind="interests", frequency="daily", period="d1")
+            == "sent"
+        )
+
+    note = Notification.objects.get(kind="digest_interests")
+    assert note.title == "1 interest waiting for your answer"
+    assert groom.user.first_name in note.body
+    assert [m.to for m in mail.outbox] == [[bride.user.email]]
+    from deliveries.models import Delivery
+
+    sent = Delivery.objects.filter(user=bride.user, template="notification.digest_interests")
+    assert set(sent.values_list("channel", flat=True)) == {"email"}  # never SMS for a digest
+
+
+def test_a_digest_never_names_someone_the_member_can_no_longer_see(settings):
+    settings.MATCHING_DIGEST_MIN_SCORE = 0
+    bride = make_member()
+    seen, blocked = make_groom(), make_groom()
+    for groom in (seen, blocked):
+        approved_since(groom, 1)
+        services.interest_send(sender=groom.user, receiver=bride.user)
+    moderation.block_create(blocker=bride.user, blocked=blocked.user)
+
+    digests.send(user_id=bride.pk, kind="interests", frequency="daily", period="d1")
+    note = Notification.objects.get(kind="digest_interests")
+    assert note.title == "1 interest waiting for your answer" and len(note.data["interests"]) == 1
+    assert Digest.objects.get(kind="interests").named.split() == [str(seen.pk)]
+
+
+def test_an_immediate_slot_with_nothing_new_leaves_no_row_and_sends_nothing():
+    bride = make_member()
+    Preferences.objects.create(user=bride.user, digest_matches="immediate")
+
+    assert digests.send(user_id=bride.pk, kind="matches", frequency="immediate", period="i1") == (
+        "nothing_new"
+    )
+    assert not Digest.objects.exists() and not Notification.objects.exists()
