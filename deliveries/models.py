@@ -43,7 +43,7 @@ class Delivery(models.Model):
     payload = models.TextField(blank=True, default="")
     idempotency_key = models.CharField(max_length=200, unique=True)
     # Code deliveries go on their own queue, so a slow email provider never delays a login.
-    urgent = models.BooleanField(default=False)
+    urgent = models.BooleanField("login code", default=False)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True, default="")

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ('address', models.CharField(max_length=512)),
                 ('payload', models.TextField(blank=True, default='')),
                 ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('urgent', models.BooleanField(default=False)),
+                ('urgent', models.BooleanField(default=False, verbose_name='login code')),
                 ('status', models.CharField(choices=[('pending', 'Pending'), ('sent', 'Sent'), ('failed', 'Failed (will retry)'), ('gave_up', 'Gave up')], default='pending', max_length=8)),
                 ('attempts', models.PositiveSmallIntegerField(default=0)),
                 ('last_error', models.CharField(blank=True, default='', max_length=500)),
