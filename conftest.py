@@ -113,15 +113,66 @@ def _tasks_in_process(request: Any) -> Iterator[None]:
 
 
 @pytest.fixture
-def outbox(transactional_db: None, settings: Any) -> list[dict[str, Any]]:
-    """Every SMS, email and push sent, as dicts (without this fixture email goes to Django's
-    `mail.outbox`). Tests that read it run with real transactions, so deliveries are queued,
-    and sent, after commit as in production."""
+def outbox(transactional_db: None, settings: Any, request: Any) -> Any:
+    """Every SMS, email and push sent, as dicts (`channel`, `to`, `text`); without this
+    fixture email goes to Django's `mail.outbox`. Tests that read it run with real
+    transactions, so deliveries are queued, and sent, after commit as in production: by the
+    real worker process where PostgreSQL and Redis run (read back from its SMS files and the
+    SMTP server once the queue has drained), in-process otherwise."""
     from deliveries.backends import Memory
 
-    settings.EMAIL_DELIVERY_BACKEND = "deliveries.backends.MemoryEmail"
+    if not REAL_WORKER:
+        settings.EMAIL_DELIVERY_BACKEND = "deliveries.backends.MemoryEmail"
+        return Memory.outbox
+    from aurum.celery import app
 
-    return Memory.outbox
+    worker, smtp = request.getfixturevalue("worker"), request.getfixturevalue("smtp")
+    app.conf.task_always_eager = False  # restored by _tasks_in_process
+    return WorkerOutbox(worker.sms_dir, smtp)
+
+
+class WorkerOutbox:
+    """What the worker process sent, read as the in-process outbox is: a list of dicts,
+    oldest first, each read waiting first until no delivery is left to send."""
+
+    def __init__(self, sms_dir: Any, smtp: SmtpSink) -> None:
+        self.sms_dir, self.smtp = sms_dir, smtp
+
+    def _messages(self) -> list[dict[str, Any]]:
+        import time
+
+        from deliveries.models import Delivery
+
+        deadline = time.monotonic() + 20
+        while Delivery.objects.filter(status="pending").exists():
+            if time.monotonic() > deadline:
+                raise AssertionError("the worker left deliveries pending for 20 s")
+            time.sleep(0.02)
+        found = [
+            (path.stat().st_mtime, _sms_file(path))
+            for path in (self.sms_dir.glob("*.txt") if self.sms_dir.exists() else [])
+        ]
+        found += [(m["at"], {"channel": "email", **m}) for m in self.smtp.received]
+        return [message for _, message in sorted(found, key=lambda pair: pair[0])]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._messages())
+
+    def __len__(self) -> int:
+        return len(self._messages())
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self._messages()[index]
+
+    def __eq__(self, other: object) -> bool:
+        return self._messages() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _sms_file(path: Any) -> dict[str, Any]:
+    head, _, text = path.read_text().partition("\n\n")
+    return {"channel": "sms", "to": head.removeprefix("To: ").strip(), "text": text.strip()}
 
 
 @pytest.fixture
@@ -289,14 +340,18 @@ class SmtpSink:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        import time
         from email import message_from_bytes
 
         message = message_from_bytes(envelope.content)
+        part = next((p for p in message.walk() if p.get_content_type() == "text/plain"), message)
         self.received.append(
             {
                 "message_id": message["Message-ID"] or "",
                 "to": ",".join(envelope.rcpt_tos),
                 "subject": message["Subject"] or "",
+                "text": (part.get_payload(decode=True) or b"").decode("utf-8", "replace"),
+                "at": time.time(),
             }
         )
         return "250 Message accepted for delivery"
@@ -304,8 +359,13 @@ class SmtpSink:
 
 @pytest.fixture(scope="session")
 def smtp_server() -> Iterator[tuple[str, int, SmtpSink]]:
+    import logging
+
     from aiosmtpd.controller import Controller
 
+    # The fake server's own log prints each message it takes, codes included: it is the
+    # provider's log, not ours (our logs are what the tests check for secrets).
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = SmtpSink()
     controller = Controller(sink, hostname="127.0.0.1", port=_free_port())
     controller.start()
@@ -429,4 +489,5 @@ def worker(_worker_process: Worker | None, settings: Any) -> Iterator[Worker | N
             _worker_process.start()
         settings.DELIVERY_LEASE_SECONDS = 2
         settings.DELIVERY_SWEEP_AFTER_SECONDS = 1
+        shutil.rmtree(_worker_process.sms_dir, ignore_errors=True)  # type: ignore[attr-defined]
     yield _worker_process

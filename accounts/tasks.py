@@ -5,13 +5,14 @@ from __future__ import annotations
 from celery import shared_task
 
 from accounts import services
+from aurum.tasks import RETRIED
 
 
-@shared_task(name="accounts.purge_codes", ignore_result=True)
+@shared_task(name="accounts.purge_codes", **RETRIED)
 def purge_codes() -> int:
     return services.codes_purge()
 
 
-@shared_task(name="accounts.purge_tokens", ignore_result=True)
+@shared_task(name="accounts.purge_tokens", **RETRIED)
 def purge_tokens() -> int:
     return services.tokens_purge()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from aurum.tasks import RETRIED
 from chat import services
 
 
-@shared_task(name="chat.ring_out", ignore_result=True)
+@shared_task(name="chat.ring_out", **RETRIED)
 def ring_out() -> int:
     """Calls ringing past CHAT_CALL_RING_SECONDS become missed. Each call's own timer on its
     server usually ends it first; this catches those whose server stopped."""

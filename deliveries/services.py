@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -138,7 +138,15 @@ def send(*, delivery_id: str) -> Outcome:
             last_error="expired before it could be sent",
         )
         return Outcome(Status.GAVE_UP)
-    content = _open(delivery.payload)
+    try:
+        content = _open(delivery.payload)
+    except InvalidToken:  # sealed under another SECRET_KEY: no try will ever read it
+        ours.update(
+            status=Status.GAVE_UP,
+            claimed_until=None,
+            last_error="its message cannot be read (sealed under another SECRET_KEY)",
+        )
+        return Outcome(Status.GAVE_UP)
     message = backends.Message(
         key=delivery.idempotency_key,
         template=delivery.template,

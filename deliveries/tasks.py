@@ -8,6 +8,7 @@ from typing import Any
 from celery import shared_task
 from django.conf import settings
 
+from aurum.tasks import RETRIED
 from deliveries import services
 
 
@@ -21,11 +22,11 @@ def send(self: Any, delivery_id: str) -> str:
     return outcome.status
 
 
-@shared_task(name="deliveries.sweep", ignore_result=True)
+@shared_task(name="deliveries.sweep", **RETRIED)
 def sweep() -> int:
     return services.sweep()
 
 
-@shared_task(name="deliveries.purge", ignore_result=True)
+@shared_task(name="deliveries.purge", **RETRIED)
 def purge() -> int:
     return services.purge_sent(older_than_days=settings.DELIVERY_KEEP_DAYS)

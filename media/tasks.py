@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from celery import shared_task
 
+from aurum.tasks import RETRIED
 from media import services
 
 
-@shared_task(name="media.sweep_orphans", ignore_result=True)
+@shared_task(name="media.sweep_orphans", **RETRIED)
 def sweep_orphans() -> int:
     return services.orphans_sweep()

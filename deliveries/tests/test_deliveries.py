@@ -211,3 +211,15 @@ def test_retry_refuses_what_cannot_or_need_not_go_again(django_capture_on_commit
     with pytest.raises(Conflict) as expired:
         services.retry(delivery=stale)
     assert (not_failed.value.code, expired.value.code) == ("not_failed", "expired")
+
+
+def test_a_message_sealed_under_another_key_gives_up_instead_of_looping(
+    settings, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False):
+        delivery = sms()
+    settings.SECRET_KEY = "another-installation-key-" * 3  # rotated meanwhile
+
+    assert services.send(delivery_id=delivery.pk).status == Status.GAVE_UP
+    delivery.refresh_from_db()
+    assert "another SECRET_KEY" in delivery.last_error and Memory.outbox == []

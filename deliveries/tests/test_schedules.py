@@ -41,6 +41,12 @@ def test_every_scheduled_task_is_registered_and_queued_by_kind():
         "media-sweep-orphans": "media",
     }
     assert all(entry["options"]["expires"] > 0 for entry in schedule.values())
+    for name in {entry["task"] for entry in schedule.values()} | {"matching.digest"}:
+        task = app.tasks[name]  # a failing run is retried with backoff and jitter, boundedly
+        assert task.autoretry_for == (Exception,) and task.retry_jitter, name
+        assert task.retry_backoff and task.max_retries == 5 and task.acks_late, name
+    send = app.tasks["deliveries.send"]  # its tries are counted on the row (services.send)
+    assert send.acks_late and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
 
 
 def test_expired_codes_and_refresh_tokens_are_purged_and_live_ones_kept():
