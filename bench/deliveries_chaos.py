@@ -172,6 +172,9 @@ def main() -> None:
     run = uuid.uuid4().hex[:8]
     prefix = f"chaos:{run}:"
     Delivery.objects.filter(idempotency_key__startswith="chaos:").delete()
+    # The sweeper sends whatever is due in the database: another run's leftovers would reach
+    # this run's fake and be counted as its worker's work.
+    leftovers = Delivery.objects.filter(status__in=[Status.PENDING, Status.FAILED]).delete()[0]
     exotel = CountingExotel(args.provider_delay)
     fake = exotel.fake
     worker_env = {
@@ -298,6 +301,8 @@ def main() -> None:
         f"after due; PostgreSQL {db_url.rsplit('/', 1)[-1]}; fake Exotel "
         f"(answers after {args.provider_delay * 1000:.0f} ms)"
     )
+    if leftovers:
+        print(f"(deleted {leftovers} unsent rows an earlier run had left in the database)")
     print("events:")
     for second, what in events:
         print(f"  {second:6.2f} s  {what}")
