@@ -12,7 +12,7 @@ PORT ?= 8000
 # one over REQUEST_MAX_BODY_BYTES (aurum.bodylimit); HTTP requests are logged by the app.
 SERVE_FLAGS := --no-proxy-headers --no-access-log --no-server-header --ws-per-message-deflate false --timeout-graceful-shutdown 20
 
-.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults bench-load clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults bench-load bench-queue bench-queue-chaos bench-otp clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,15 @@ bench-faults: install
 
 bench-load: install
 	$(PY) bench/load.py
+
+bench-queue: install
+	$(PY) bench/celery_queue.py
+
+bench-queue-chaos: install
+	$(PY) bench/deliveries_chaos.py
+
+bench-otp: install
+	$(PY) bench/otp_send.py
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -70,12 +70,13 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 
 
 def start_server(
-    env: dict[str, str], port: int, app: str = "aurum.asgi:application"
+    env: dict[str, str], port: int, app: str = "aurum.asgi:application", root: Path = ROOT
 ) -> subprocess.Popen[bytes]:
-    """`app` under uvicorn, one worker, on `port` (not waiting for it to be ready)."""
+    """`app` under uvicorn, one worker, on `port` (not waiting for it to be ready), from the
+    tree at `root` (another checkout of Aurum, to compare two versions in one run)."""
     return subprocess.Popen(
         [
-            str(ROOT / ".venv" / "bin" / "uvicorn"),
+            str(root / ".venv" / "bin" / "uvicorn"),
             app,
             "--port",
             str(port),
@@ -88,18 +89,18 @@ def start_server(
             "--ws-per-message-deflate",
             "false",
         ],
-        cwd=ROOT,
+        cwd=root,
         env={**os.environ, **env},
     )
 
 
 @contextmanager
 def server_process(
-    env: dict[str, str], app: str = "aurum.asgi:application"
+    env: dict[str, str], app: str = "aurum.asgi:application", root: Path = ROOT
 ) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     """`app` under uvicorn, one worker, on a free port; yields the port and the process."""
     port = free_port()
-    server = start_server(env, port, app)
+    server = start_server(env, port, app, root)
     try:
         wait_ready(port, server)
         yield port, server
@@ -126,20 +127,16 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def start_redis(port: int) -> subprocess.Popen[bytes]:
-    """A throwaway redis-server on `port`, keeping nothing on disk; returns once it answers."""
+def start_redis(port: int, appendonly_dir: Path | None = None) -> subprocess.Popen[bytes]:
+    """A throwaway redis-server on `port`, keeping nothing on disk (or, with `appendonly_dir`,
+    an append-only file there, fsynced every second); returns once it answers."""
+    persistence = ["--appendonly", "no"]
+    if appendonly_dir is not None:
+        appendonly_dir.mkdir(parents=True, exist_ok=True)
+        persistence = ["--appendonly", "yes", "--appendfsync", "everysec"]
+        persistence += ["--dir", str(appendonly_dir)]
     server = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--bind",
-            "127.0.0.1",
-        ],
+        ["redis-server", "--port", str(port), "--save", "", *persistence, "--bind", "127.0.0.1"],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.time() + 10
@@ -185,3 +182,78 @@ def own_redis_setup(script: str, log_level: str) -> tuple[str, int, str, dict[st
     chat_bench = util.module_from_spec(spec)
     spec.loader.exec_module(chat_bench)
     return url, redis_port, redis_url, env, chat_bench
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+class CeleryWorker:
+    """A real `celery -A aurum worker`, as deploy/systemd/aurum-worker@.service starts it, in a
+    session of its own: `kill()` takes a prefork pool's children with it, as a crash, the OOM
+    killer or a lost machine would."""
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        pool: str = "solo",
+        concurrency: int = 1,
+        queues: str = "codes,deliveries,media,schedules",
+        include: str = "",
+    ) -> None:
+        self.env, self.log_path = env, log_path
+        self.pool, self.concurrency, self.queues, self.include = pool, concurrency, queues, include
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> float:
+        """Starts it and returns the seconds until it said it was ready."""
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        command = [
+            str(ROOT / ".venv" / "bin" / "celery"), "-A", "aurum", "worker",
+            f"--pool={self.pool}", f"--concurrency={self.concurrency}",
+            f"--queues={self.queues}", "--without-gossip", "--without-mingle",
+            "--loglevel=INFO", f"--hostname=bench-{os.getpid()}-{time.monotonic_ns()}@%h",
+        ]  # fmt: skip
+        if self.include:
+            command.append(f"--include={self.include}")
+        began = time.monotonic()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env={**os.environ, **self.env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        while time.monotonic() - began < timeout:
+            with open(self.log_path, "rb") as seen:
+                seen.seek(offset)
+                if b" ready." in seen.read():
+                    return time.monotonic() - began
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError(f"the Celery worker did not start; see {self.log_path}")
+
+    def kill(self) -> None:
+        import signal
+
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        """A warm shutdown (SIGTERM, as systemd stops it): running tasks finish first."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
