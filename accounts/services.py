@@ -420,6 +420,7 @@ def _queue_code(*, user: User, code: str, row: OneTimeCode, channel: str) -> Non
         text=text,
         urgent=True,
         expires_at=row.expires_at,
+        fresh=True,
     )
 
 

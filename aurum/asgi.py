@@ -14,12 +14,14 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from aurum.bodylimit import BodyLimitMiddleware  # noqa: E402
 from aurum.celery import lifespan  # noqa: E402
+from aurum.queue import PublishAfterResponse  # noqa: E402
 from aurum.ws import JwtQueryAuthMiddleware, origin_checked  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        "http": BodyLimitMiddleware(django_asgi_app),
+        # Tasks a request queued are published once its response has gone out.
+        "http": BodyLimitMiddleware(PublishAfterResponse(django_asgi_app)),
         "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
         # Without a broker, the server runs the beat schedule in a thread of its own.
         "lifespan": lifespan(),

@@ -247,13 +247,16 @@ class FcmPush:
         self.session = AuthorizedSession(credentials)
 
     def payload(self, message: Message) -> dict[str, Any]:
+        # A copy sent again after a sender died mid-request replaces the first on the phone:
+        # both carry the same tag (Android) and collapse id (APNs), drawn from the key.
+        collapse = hashlib.sha256(message.key.encode()).hexdigest()[:32]
         return {
             "message": {
                 "token": message.to,
                 "notification": {"title": message.subject, "body": message.text},
                 "data": {key: str(value) for key, value in message.data.items()},
-                "android": {"priority": "high"},
-                "apns": {"headers": {"apns-priority": "10"}},
+                "android": {"priority": "high", "notification": {"tag": collapse}},
+                "apns": {"headers": {"apns-priority": "10", "apns-collapse-id": collapse}},
             }
         }
 

@@ -13,6 +13,7 @@ import base64
 import json
 import logging
 import random
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -64,14 +65,17 @@ def queue(
     data: dict[str, str] | None = None,
     urgent: bool = False,
     expires_at: datetime | None = None,
+    fresh: bool = False,
 ) -> Delivery | None:
     """Write a delivery in the caller's transaction and send it after commit.
 
-    Idempotent by `key`: queueing the same key again returns None and sends nothing more."""
+    Idempotent by `key`: queueing the same key again returns None and sends nothing more.
+    `fresh`: the key names a row the caller has just created (a code), so it cannot have been
+    queued before; the savepoint that would catch the duplicate is spared."""
     payload = {"subject": subject, "text": text, "html": html, "data": data or {}}
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with transaction.atomic() if not fresh else nullcontext():
             delivery = Delivery.objects.create(
                 channel=channel,
                 address=to,
@@ -214,13 +218,19 @@ def sweep(*, limit: int = 500) -> int:
             next_attempt_at__lte=now,
         )
         .order_by("next_attempt_at")
-        .values_list("pk", "urgent")[:limit]
+        .values_list("pk", "urgent", "created_at")[:limit]
     )
     if not due:
         return 0
-    later = now + timedelta(seconds=settings.DELIVERY_SWEEP_AFTER_SECONDS)
-    Delivery.objects.filter(pk__in=[pk for pk, _ in due]).update(next_attempt_at=later)
-    for pk, urgent in due:
+    # The next look at a row waits as long as the row has waited (at least SWEEP_AFTER): a
+    # row lost is sent again at once, one merely behind a long queue is not queued over and
+    # over (its copies would only lengthen the queue they wait in).
+    floor = timedelta(seconds=settings.DELIVERY_SWEEP_AFTER_SECONDS)
+    swept = [
+        Delivery(pk=pk, next_attempt_at=now + max(floor, now - created)) for pk, _, created in due
+    ]
+    Delivery.objects.bulk_update(swept, ["next_attempt_at"])
+    for pk, urgent, _ in due:
         _enqueue(Delivery(pk=pk, urgent=urgent))
     logger.info("swept %d deliveries back onto the queue", len(due))
     return len(due)

@@ -223,3 +223,18 @@ def test_a_message_sealed_under_another_key_gives_up_instead_of_looping(
     assert services.send(delivery_id=delivery.pk).status == Status.GAVE_UP
     delivery.refresh_from_db()
     assert "another SECRET_KEY" in delivery.last_error and Memory.outbox == []
+
+
+def test_a_row_swept_again_waits_as_long_as_it_has_waited(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):  # never reaches a worker
+        delivery = sms()
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Delivery.objects.filter(pk=delivery.pk).update(
+        created_at=an_hour_ago, next_attempt_at=timezone.now()
+    )
+
+    with django_capture_on_commit_callbacks(execute=False):
+        assert services.sweep() == 1
+    delivery.refresh_from_db()
+    wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
+    assert 3500 < wait <= 3600  # not every 30 s while a long queue drains

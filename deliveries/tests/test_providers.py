@@ -116,6 +116,10 @@ def test_fcm_sends_v1_messages_with_a_service_account_token(
         "body": "Anjali is interested in you",
     }
     assert message["data"] == {"kind": "interest_received", "id": "42"}
+    # A resend of the same delivery would carry the same tag and collapse id (not a second alert).
+    tag = message["android"]["notification"]["tag"]
+    assert tag == message["apns"]["headers"]["apns-collapse-id"] and len(tag) == 32
+    assert tag != fcm.received[1]["android"]["notification"]["tag"]
     assert first.provider_id == message["name"]
 
 

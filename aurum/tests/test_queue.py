@@ -1,0 +1,53 @@
+"""`aurum.queue`: tasks a request queued go out after commit, and after its response."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from accounts.tests.factories import UserFactory
+from deliveries.backends import Memory
+from deliveries.models import Delivery
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.asyncio
+async def test_a_requests_tasks_are_published_once_its_response_has_gone_out():
+    from asgiref.sync import sync_to_async
+
+    from aurum.asgi import application
+
+    await sync_to_async(UserFactory)(phone="+919847012345")
+    body = json.dumps({"phone": "+919847012345"}).encode()
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+        "scheme": "http", "path": "/api/v1/auth/otp/send", "raw_path": b"/api/v1/auth/otp/send",
+        "query_string": b"", "root_path": "", "client": ("127.0.0.1", 5000),
+        "server": ("testserver", 80),
+        "headers": [(b"host", b"testserver"), (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode())],
+    }  # fmt: skip
+    sent: list[dict] = []
+    outbox_when_answered: list[int] = []
+    requests = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict:
+        if requests:
+            return requests.pop(0)
+        await asyncio.Event().wait()  # as a server does: the client stays until the answer
+        raise AssertionError("unreachable")
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            outbox_when_answered.append(len(Memory.outbox))  # the member has the answer now
+
+    await application(scope, receive, send)  # returns when the server's task would end
+
+    assert sent[0]["status"] == 202
+    assert outbox_when_answered == [0]  # the row was committed; nothing was sent yet
+    rows = await sync_to_async(lambda: list(Delivery.objects.values_list("status", flat=True)))()
+    assert rows == ["sent"] and [m["to"] for m in Memory.outbox] == ["+919847012345"]
