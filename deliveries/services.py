@@ -25,6 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from aurum import metrics
 from aurum.errors import Conflict
 from aurum.queue import after_commit
 from deliveries import backends
@@ -87,6 +88,7 @@ def queue(
     except IntegrityError:
         return None  # this key was queued before
     _enqueue(delivery)
+    transaction.on_commit(metrics.DELIVERIES.labels(delivery.channel, Status.PENDING).inc)
     return delivery
 
 
@@ -137,7 +139,7 @@ def send(*, delivery_id: str) -> Outcome:
             payload="",
             last_error="expired before it could be sent",
         )
-        return Outcome(Status.GAVE_UP)
+        return _counted(delivery, Outcome(Status.GAVE_UP))
     content = _open(delivery.payload)
     message = backends.Message(
         key=delivery.idempotency_key,
@@ -162,13 +164,13 @@ def send(*, delivery_id: str) -> Outcome:
                 address=delivery.address,
                 user_id=delivery.user_id,
             )
-        return Outcome(Status.GAVE_UP)
+        return _counted(delivery, Outcome(Status.GAVE_UP))
     except Exception as exc:  # a provider's failure is the row's to record, never the caller's
         error = _describe(exc)[:ERROR_LENGTH]
         if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             ours.update(status=Status.GAVE_UP, claimed_until=None, last_error=error)
             logger.error("%s delivery %s gave up: %s", delivery.channel, delivery.pk, error)
-            return Outcome(Status.GAVE_UP)
+            return _counted(delivery, Outcome(Status.GAVE_UP))
         wait = backoff(delivery.attempts)
         ours.update(
             status=Status.FAILED,
@@ -179,7 +181,7 @@ def send(*, delivery_id: str) -> Outcome:
         logger.warning(
             "%s delivery %s failed, retry in %.0f s", delivery.channel, delivery.pk, wait
         )
-        return Outcome(Status.FAILED, retry_in=wait)
+        return _counted(delivery, Outcome(Status.FAILED, retry_in=wait))
     ours.update(
         status=Status.SENT,
         claimed_until=None,
@@ -188,7 +190,13 @@ def send(*, delivery_id: str) -> Outcome:
         provider_id=(provider_id or "")[:200],
         sent_at=timezone.now(),
     )
-    return Outcome(Status.SENT)
+    return _counted(delivery, Outcome(Status.SENT))
+
+
+def _counted(delivery: Delivery, outcome: Outcome) -> Outcome:
+    """The row has just reached `outcome.status` (each UPDATE above commits on its own)."""
+    metrics.DELIVERIES.labels(delivery.channel, outcome.status).inc()
+    return outcome
 
 
 def _describe(exc: BaseException) -> str:
@@ -231,6 +239,7 @@ def retry(*, delivery: Delivery) -> Delivery:
     )
     delivery.refresh_from_db()
     _enqueue(delivery)
+    transaction.on_commit(metrics.DELIVERIES.labels(delivery.channel, Status.PENDING).inc)
     return delivery
 
 
