@@ -174,6 +174,9 @@ def _broker(url: str) -> Any:
 
 
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")  # kombu's Redis priority lists
+QUEUE_DEPTH = "aurum_task_queue_depth"
+TASK_UNACKED = "aurum_task_unacked"
+COLLECTOR_UP = "aurum_metrics_collector_up"
 
 
 def queue_depths() -> Iterable[Metric]:
@@ -189,13 +192,13 @@ def queue_depths() -> Iterable[Metric]:
     pipe.hlen("unacked")
     counts = pipe.execute()
     depth = GaugeMetricFamily(
-        "aurum_task_queue_depth", "Messages waiting in each Celery queue.", labels=["queue"]
+        QUEUE_DEPTH, "Messages waiting in each Celery queue.", labels=["queue"]
     )
     step = len(_PRIORITY_SUFFIXES)
     for index, queue in enumerate(settings.AURUM_TASK_QUEUES):
         depth.add_metric([queue], sum(counts[index * step : (index + 1) * step]))
     unacked = GaugeMetricFamily(
-        "aurum_task_unacked",
+        TASK_UNACKED,
         "Messages workers have taken and not yet acknowledged (running or prefetched).",
         counts[-1],
     )
@@ -208,7 +211,7 @@ register("queues", queue_depths)
 def _scraped() -> list[Metric]:
     families: list[Metric] = []
     up = GaugeMetricFamily(
-        "aurum_metrics_collector_up",
+        COLLECTOR_UP,
         "1 when a scrape-time collector answered, 0 when it failed (its metrics are missing).",
         labels=["collector"],
     )

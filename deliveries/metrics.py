@@ -13,6 +13,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from deliveries.models import Channel, Delivery, Status
 
 WAITING = (Status.PENDING, Status.FAILED)
+NAME = "aurum_deliveries_waiting"
 
 
 def waiting() -> Iterable[Metric]:
@@ -28,7 +29,7 @@ def waiting() -> Iterable[Metric]:
     for channel, status, n in rows:
         counts[(channel, status)] = n
     family = GaugeMetricFamily(
-        "aurum_deliveries_waiting",
+        NAME,
         "Deliveries still to send now: pending (queued) or failed (a retry is due).",
         labels=["channel", "status"],
     )

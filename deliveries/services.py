@@ -27,7 +27,7 @@ from django.utils.crypto import salted_hmac
 
 from aurum import metrics
 from aurum.errors import Conflict
-from aurum.queue import after_commit
+from aurum.queue import publish
 from deliveries import backends
 from deliveries.models import Channel, Delivery, Status
 from deliveries.signals import address_unreachable
@@ -87,17 +87,21 @@ def queue(
             )
     except IntegrityError:
         return None  # this key was queued before
-    _enqueue(delivery)
-    transaction.on_commit(metrics.DELIVERIES.labels(delivery.channel, Status.PENDING).inc)
+    _enqueue(delivery, now=Status.PENDING)
     return delivery
 
 
-def _enqueue(delivery: Delivery) -> None:
-    after_commit(
-        "deliveries.tasks.send",
-        str(delivery.pk),
-        queue="codes" if delivery.urgent else "deliveries",
-    )
+def _enqueue(delivery: Delivery, *, now: str = "") -> None:
+    """Queue its task once the transaction commits, counting it then as reaching status
+    `now` (a new or retried row: pending) when given."""
+
+    def committed() -> None:
+        if now:
+            metrics.DELIVERIES.labels(delivery.channel, now).inc()
+        publish("deliveries.tasks.send", str(delivery.pk), queue=queue_name)
+
+    queue_name = "codes" if delivery.urgent else "deliveries"
+    transaction.on_commit(committed)
 
 
 @dataclass(frozen=True)
@@ -238,8 +242,7 @@ def retry(*, delivery: Delivery) -> Delivery:
         status=Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
     )
     delivery.refresh_from_db()
-    _enqueue(delivery)
-    transaction.on_commit(metrics.DELIVERIES.labels(delivery.channel, Status.PENDING).inc)
+    _enqueue(delivery, now=Status.PENDING)
     return delivery
 
 
