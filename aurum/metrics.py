@@ -183,7 +183,7 @@ def queue_depths() -> Iterable[Metric]:
     """Messages waiting in each queue of the broker's Redis (kombu keeps a queue as a list,
     one per priority step) and messages taken by workers but not yet acknowledged."""
     url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    if not url.startswith(("redis://", "rediss://")):
         return []
     pipe = _broker(url).pipeline(transaction=False)
     for queue in settings.AURUM_TASK_QUEUES:
