@@ -473,9 +473,12 @@ def _worker_process(
         "DELIVERY_LEASE_SECONDS": "2",
         "DELIVERY_SWEEP_AFTER_SECONDS": "1",
         "DELIVERY_BACKOFF_BASE_SECONDS": "0.2",
+        # Its metrics go to files there, which a test's /metrics reads (aurum.metrics).
+        "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics"),
     }
     worker = Worker(env, folder / "worker.log")
     worker.sms_dir = folder / "sms"  # type: ignore[attr-defined]
+    worker.metrics_dir = folder / "metrics"  # type: ignore[attr-defined]
     yield worker
     worker.stop()
 

@@ -1,6 +1,6 @@
-"""HTTP to Django (bodies past REQUEST_MAX_BODY_BYTES refused first), WebSockets
-(origin-checked, JWT from ?token=) to the apps' routing, and the server's lifespan (the
-in-process schedule when there is no broker)."""
+"""HTTP to Django (bodies past REQUEST_MAX_BODY_BYTES refused first; Prometheus' GET /metrics
+answered before either, aurum.metrics), WebSockets (origin-checked, JWT from ?token=) to the
+apps' routing, and the server's lifespan (the in-process schedule when there is no broker)."""
 
 import gc
 import os
@@ -14,14 +14,15 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
 from aurum.bodylimit import BodyLimitMiddleware  # noqa: E402
 from aurum.celery import lifespan  # noqa: E402
+from aurum.metrics import MetricsEndpoint  # noqa: E402
 from aurum.queue import PublishAfterResponse  # noqa: E402
 from aurum.ws import JwtQueryAuthMiddleware, origin_checked  # noqa: E402
 from chat.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
-        # Tasks a request queued are published once its response has gone out.
-        "http": BodyLimitMiddleware(PublishAfterResponse(django_asgi_app)),
+        # /metrics first; tasks a request queued are published once its response has gone out.
+        "http": MetricsEndpoint(BodyLimitMiddleware(PublishAfterResponse(django_asgi_app))),
         "websocket": origin_checked(JwtQueryAuthMiddleware(URLRouter(websocket_urlpatterns))),
         # Without a broker, the server runs the beat schedule in a thread of its own.
         "lifespan": lifespan(),

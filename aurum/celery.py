@@ -11,9 +11,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
+from datetime import datetime
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 from celery.schedules import maybe_schedule
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "aurum.settings")
@@ -23,6 +25,68 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 logger = logging.getLogger("aurum.queue")
+
+
+# --- Task metrics (aurum.metrics), from Celery's signals, in whichever process runs the task ---
+# aurum.metrics is imported on first use: this module is imported with the `aurum` package,
+# before Django's settings (and the `.env` naming the metrics directory) are read.
+_DUE_HEADER = "aurum_due_at"
+# By task id and try: an in-process retry runs inside the try it replaces.
+_started: dict[tuple[str, int], float] = {}
+
+
+@signals.before_task_publish.connect
+def _stamp_due_time(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    """When the message may start: now, or its countdown's end (a retry's backoff is not
+    time spent waiting in the queue)."""
+    if headers is None:
+        return
+    due = time.time()
+    eta = headers.get("eta")
+    if eta:
+        try:
+            due = max(due, datetime.fromisoformat(eta).timestamp())
+        except (TypeError, ValueError):
+            pass
+    headers[_DUE_HEADER] = due
+
+
+@signals.task_prerun.connect
+def _task_started(task_id: str = "", task: Any = None, **_: Any) -> None:
+    from aurum import metrics
+
+    if task is None:
+        return
+    _started[(task_id, task.request.retries or 0)] = time.perf_counter()
+    due = getattr(task.request, _DUE_HEADER, None)
+    if isinstance(due, int | float):  # published through the broker (not run in-process)
+        metrics.TASK_WAIT_SECONDS.labels(task.name).observe(max(0.0, time.time() - due))
+
+
+@signals.task_postrun.connect
+def _task_finished(task_id: str = "", task: Any = None, state: str = "", **_: Any) -> None:
+    from aurum import metrics
+
+    if task is None:
+        return
+    started = _started.pop((task_id, task.request.retries or 0), None)
+    metrics.TASK_RUNS.labels(task.name, state or "UNKNOWN").inc()
+    if started is not None:
+        metrics.TASK_SECONDS.labels(task.name).observe(time.perf_counter() - started)
+
+
+@signals.task_retry.connect
+def _task_retried(sender: Any = None, **_: Any) -> None:
+    from aurum import metrics
+
+    metrics.TASK_RETRIES.labels(getattr(sender, "name", "unknown")).inc()
+
+
+@signals.task_failure.connect
+def _task_failed(sender: Any = None, **_: Any) -> None:
+    from aurum import metrics
+
+    metrics.TASK_FAILURES.labels(getattr(sender, "name", "unknown")).inc()
 
 
 class InProcessBeat:

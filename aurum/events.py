@@ -23,6 +23,8 @@ from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from aurum import metrics
+
 logger = logging.getLogger("aurum.events")
 
 Item = tuple[str, str, dict[str, Any]]
@@ -81,6 +83,7 @@ async def _drain(outbox: asyncio.Queue[Item]) -> None:
         items = [await outbox.get()]
         while not outbox.empty() and len(items) < MAX_RUN:
             items.append(outbox.get_nowait())
+        metrics.EVENTS_OUTBOX.dec(len(items))  # once a run, not once an event
         await _send_run(items)
 
 
@@ -90,10 +93,13 @@ def _enqueue(loop: asyncio.AbstractEventLoop, item: Item) -> None:
         outbox = _outboxes[loop] = asyncio.Queue()
         loop.create_task(_drain(outbox))
     if outbox.qsize() >= MAX_OUTBOX:
-        outbox.get_nowait()
+        outbox.get_nowait()  # one out, one in: the outbox's size stays
+        metrics.EVENTS_DROPPED.inc()
         dropped = _dropped[loop] = _dropped.get(loop, 0) + 1
         if dropped == 1 or dropped % 10_000 == 0:  # a line, not one per event of an outage
             logger.warning("outbox full: %d live events dropped so far, oldest first", dropped)
+    else:
+        metrics.EVENTS_OUTBOX.inc()
     outbox.put_nowait(item)
 
 

@@ -4,7 +4,7 @@ text, each line with the id of the request it belongs to, and no personal data.
 Every HTTP request gets an id (the caller's `X-Request-ID` when it is a sane one, else a new
 one), sent back in `X-Request-ID` and carried by every line logged while it is served, and
 one access line when it ends (method, the URL pattern without its values or the query,
-status, time, member id).
+status, time, member id); its time also goes to the request histogram (aurum.metrics).
 Whatever a line says, the formatter takes out what must never be in a log: tokens, email
 addresses, phone numbers and JWTs.
 """
@@ -24,6 +24,7 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponse
 
+from aurum import metrics
 from aurum.logfilters import redact as redact_urls
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
@@ -130,6 +131,8 @@ class RequestLogMiddleware:
 
     def _done(self, request: HttpRequest, response: HttpResponse, rid: str, started: float) -> None:
         response["X-Request-ID"] = rid
+        seconds = time.perf_counter() - started
+        metrics.observe_request(request, response.status_code, seconds)
         user = getattr(request, "user", None)
         # The URL pattern, parameters named but not filled in: a push token or an id in a
         # path (DELETE devices/<token>) stays out of the log.
@@ -146,7 +149,7 @@ class RequestLogMiddleware:
                 "method": request.method,
                 "path": path,
                 "status": response.status_code,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                "duration_ms": round(seconds * 1000, 1),
                 "user_id": str(user.pk) if getattr(user, "is_authenticated", False) else None,
             },
         )

@@ -38,15 +38,17 @@ def publish(task_path: str, *args: Any, queue: str | None = None) -> bool:
     return True
 
 
-def after_commit(task_path: str, *args: Any, queue: str | None = None) -> None:
-    def hand_over() -> None:
-        pending = _pending.get()
-        if pending is None:
-            publish(task_path, *args, queue=queue)
-        else:
-            pending.append((task_path, args, queue))
+def hand_over(task_path: str, *args: Any, queue: str | None = None) -> None:
+    """Publish now, or, inside an HTTP request, once its response has gone out."""
+    pending = _pending.get()
+    if pending is None:
+        publish(task_path, *args, queue=queue)
+    else:
+        pending.append((task_path, args, queue))
 
-    transaction.on_commit(hand_over)
+
+def after_commit(task_path: str, *args: Any, queue: str | None = None) -> None:
+    transaction.on_commit(lambda: hand_over(task_path, *args, queue=queue))
 
 
 def _publish_all(pending: Pending) -> None:

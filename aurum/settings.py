@@ -8,6 +8,7 @@ services.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -71,6 +72,8 @@ if PROD:
         missing.append("ALLOWED_HOSTS")
     if DEBUG:
         missing.append("DEBUG off")
+    if 0 < len(env("METRICS_TOKEN")) < 32:
+        missing.append("METRICS_TOKEN of at least 32 characters (or none)")
     if missing:
         raise ImproperlyConfigured("AURUM_ENV=prod needs: " + ", ".join(missing))
 
@@ -496,6 +499,29 @@ CELERY_BEAT_SCHEDULE = {
     "matching-digests": _every("matching.digests", float(MATCHING_DIGEST_EVERY_SECONDS)),
     "media-sweep-orphans": _every("media.sweep_orphans", 3600.0, "media"),
 }
+
+# Every queue a worker may serve; /metrics reports each one's depth in the broker.
+AURUM_TASK_QUEUES = ["codes", "deliveries", "media", "schedules"]
+
+# --- Metrics (aurum.metrics) -----------------------------------------------------------------
+# GET /metrics, for Prometheus, answers only a request with `Authorization: Bearer
+# <METRICS_TOKEN>` or from an address in METRICS_ALLOWED_IPS (addresses or CIDR ranges, judged
+# as aurum.net judges a client); anyone else gets the 404 of any unknown path. Loopback is
+# allowed by default outside prod only: behind nginx on the same machine every request would
+# come from loopback if TRUSTED_PROXIES were forgotten.
+METRICS_TOKEN = env("METRICS_TOKEN")
+METRICS_ALLOWED_IPS = env_list("METRICS_ALLOWED_IPS", "" if PROD else "127.0.0.1,::1")
+for _network in METRICS_ALLOWED_IPS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+# Several processes on one machine (uvicorn workers, Celery's) each write their metrics to
+# files here and any one's /metrics adds them all up (prometheus_client's multiprocess mode;
+# the library's own variable). Unset: each process reports its own (the embedded default).
+METRICS_MULTIPROC_DIR = env("PROMETHEUS_MULTIPROC_DIR")
+if METRICS_MULTIPROC_DIR:
+    Path(METRICS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 
 # Push tokens a member keeps (phones, tablets, reinstalls): one more drops the least recently
 # seen. Each push is sent to every one of them.

@@ -27,6 +27,7 @@ from rest_framework import serializers as drf
 
 from accounts.authentication import user_for_socket_token
 from accounts.models import User
+from aurum import metrics
 from aurum.errors import DomainError, RateLimited, Unavailable
 from aurum.events import user_group
 from aurum.sockets import (
@@ -153,6 +154,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
     their groups and their frames (type -> serializer, handler)."""
 
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {}
+    socket_path: ClassVar[str] = ""  # its route, the label of its metrics
     # Frame kinds whose service counts them against a per-member limit: once one is refused,
     # this socket refuses that kind itself until the limit's window ends (no thread hop, no
     # cache round trip), so a flood costs a dictionary look-up a frame.
@@ -173,6 +175,7 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             # need the 4401 close code to know they must refresh their token.
             await self.accept()
             await self.close(code=WS_UNAUTHORIZED)
+            metrics.WEBSOCKET_CONNECTS.labels(self.socket_path, "unauthorized").inc()
             return
         self.user = user
         self.joined = self.member_groups()
@@ -187,8 +190,12 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
             del self.joined  # nothing to undo when it closes
             await self.accept()
             await self.close(code=WS_TOO_MANY_CONNECTIONS)
+            metrics.WEBSOCKET_CONNECTS.labels(self.socket_path, "too_many").inc()
             return
         await self.accept()
+        metrics.WEBSOCKET_CONNECTS.labels(self.socket_path, "accepted").inc()
+        metrics.WEBSOCKETS_OPEN.labels(self.socket_path).inc()
+        self.counted = True
         expires = self.scope.get("token_expires")
         if expires is not None:
             self._schedule_expiry(expires)
@@ -205,6 +212,9 @@ class MemberSocket(DatabaseOffLoop, AsyncJsonWebsocketConsumer):
         """After a member's connection closed."""
 
     async def disconnect(self, code: int) -> None:
+        if getattr(self, "counted", False):
+            metrics.WEBSOCKETS_OPEN.labels(self.socket_path).dec()
+            self.counted = False
         if not hasattr(self, "joined"):
             return
         if hasattr(self, "expiry"):
@@ -325,6 +335,7 @@ _ONE_WRITER = settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
 
 
 class ChatConsumer(MemberSocket):
+    socket_path = "/ws/chat"
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
         "message.send": (serializers.FrameSendIn, "on_send"),
         "typing": (serializers.FrameTypingIn, "on_typing"),
@@ -392,6 +403,7 @@ class ChatConsumer(MemberSocket):
 
 
 class CallConsumer(MemberSocket):
+    socket_path = "/ws/call"
     frames: ClassVar[dict[str, tuple[type[drf.Serializer] | None, str]]] = {
         "call.invite": (serializers.FrameInviteIn, "on_invite"),
         "call.accept": (serializers.FrameCallIn, "on_accept"),

@@ -26,8 +26,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from aurum import metrics
 from aurum.errors import Conflict
-from aurum.queue import after_commit
+from aurum.queue import hand_over
 from deliveries import backends
 from deliveries.models import Channel, Delivery, Status
 from deliveries.signals import address_unreachable
@@ -90,16 +91,21 @@ def queue(
             )
     except IntegrityError:
         return None  # this key was queued before
-    _enqueue(delivery)
+    _enqueue(delivery, now=Status.PENDING)
     return delivery
 
 
-def _enqueue(delivery: Delivery) -> None:
-    after_commit(
-        "deliveries.tasks.send",
-        str(delivery.pk),
-        queue="codes" if delivery.urgent else "deliveries",
-    )
+def _enqueue(delivery: Delivery, *, now: str = "") -> None:
+    """Queue its task once the transaction commits, counting it then as reaching status
+    `now` (a new or retried row: pending) when given."""
+
+    def committed() -> None:
+        if now:
+            metrics.DELIVERIES.labels(delivery.channel, now).inc()
+        hand_over("deliveries.tasks.send", str(delivery.pk), queue=queue_name)
+
+    queue_name = "codes" if delivery.urgent else "deliveries"
+    transaction.on_commit(committed)
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def send(*, delivery_id: str) -> Outcome:
             payload="",
             last_error="expired before it could be sent",
         )
-        return Outcome(Status.GAVE_UP)
+        return _counted(delivery, Outcome(Status.GAVE_UP))
     try:
         content = _open(delivery.payload)
     except InvalidToken:  # sealed under another SECRET_KEY: no try will ever read it
@@ -150,7 +156,7 @@ def send(*, delivery_id: str) -> Outcome:
             claimed_until=None,
             last_error="its message cannot be read (sealed under another SECRET_KEY)",
         )
-        return Outcome(Status.GAVE_UP)
+        return _counted(delivery, Outcome(Status.GAVE_UP))
     message = backends.Message(
         key=delivery.idempotency_key,
         template=delivery.template,
@@ -174,13 +180,13 @@ def send(*, delivery_id: str) -> Outcome:
                 address=delivery.address,
                 user_id=delivery.user_id,
             )
-        return Outcome(Status.GAVE_UP)
+        return _counted(delivery, Outcome(Status.GAVE_UP))
     except Exception as exc:  # a provider's failure is the row's to record, never the caller's
         error = _describe(exc)[:ERROR_LENGTH]
         if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
             ours.update(status=Status.GAVE_UP, claimed_until=None, last_error=error)
             logger.error("%s delivery %s gave up: %s", delivery.channel, delivery.pk, error)
-            return Outcome(Status.GAVE_UP)
+            return _counted(delivery, Outcome(Status.GAVE_UP))
         wait = backoff(delivery.attempts)
         ours.update(
             status=Status.FAILED,
@@ -191,7 +197,7 @@ def send(*, delivery_id: str) -> Outcome:
         logger.warning(
             "%s delivery %s failed, retry in %.0f s", delivery.channel, delivery.pk, wait
         )
-        return Outcome(Status.FAILED, retry_in=wait)
+        return _counted(delivery, Outcome(Status.FAILED, retry_in=wait))
     ours.update(
         status=Status.SENT,
         claimed_until=None,
@@ -200,7 +206,13 @@ def send(*, delivery_id: str) -> Outcome:
         provider_id=(provider_id or "")[:200],
         sent_at=timezone.now(),
     )
-    return Outcome(Status.SENT)
+    return _counted(delivery, Outcome(Status.SENT))
+
+
+def _counted(delivery: Delivery, outcome: Outcome) -> Outcome:
+    """The row has just reached `outcome.status` (each UPDATE above commits on its own)."""
+    metrics.DELIVERIES.labels(delivery.channel, outcome.status).inc()
+    return outcome
 
 
 def _describe(exc: BaseException) -> str:
@@ -248,7 +260,7 @@ def retry(*, delivery: Delivery) -> Delivery:
         status=Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
     )
     delivery.refresh_from_db()
-    _enqueue(delivery)
+    _enqueue(delivery, now=Status.PENDING)
     return delivery
 
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
-from aurum import events
+from aurum import events, metrics
 from aurum.errors import Conflict, DomainError, Forbidden, NotFound, Unavailable
 from aurum.ratelimit import take, take_many
 from chat.models import (
@@ -80,6 +80,7 @@ def call_invite(*, caller: User, callee_id: str, media: str, channel_name: str =
             caller=caller, callee=callee, media=media, caller_channel=channel_name
         )
         _to_parties(call, "call.ringing")
+    metrics.CALLS_PLACED.labels(media).inc()
     return call
 
 
@@ -125,6 +126,7 @@ def _finish(call: Call, status: str, reason: str) -> Call:
             data={"call": str(call.pk)},
         )
     _to_parties(call, "call.ended")
+    transaction.on_commit(metrics.CALLS_ENDED.labels(status).inc)
     return call
 
 

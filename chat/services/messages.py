@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.selectors import user_by_public_id
-from aurum import events
+from aurum import events, metrics
 from aurum.errors import Conflict, DomainError, Forbidden, RateLimited
 from aurum.ratelimit import take, take_many
 from aurum.statements import Statements, padded
@@ -254,6 +254,11 @@ def _write(
             | {requests[i].sender.pk for i, _ in created.values() if requests[i].channel_name}
         )
         _tell_away([(requests[i].sender, others[i], m) for i, m in created.values()], live)
+    by_socket = sum(1 for index, _ in created.values() if requests[index].channel_name)
+    if by_socket:
+        metrics.CHAT_MESSAGES.labels("socket").inc(by_socket)
+    if len(created) > by_socket:
+        metrics.CHAT_MESSAGES.labels("http").inc(len(created) - by_socket)
     for index, message in created.values():
         events.send_to_user(
             others[index], {"type": "message.new", "message": message_data(message)}
