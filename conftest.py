@@ -411,7 +411,7 @@ class Worker:
         self.process = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "aurum", "worker", "--pool=solo",
-                "--queues=codes,deliveries,media,schedules", "--without-gossip",
+                "--queues=codes,deliveries,digests,media,schedules", "--without-gossip",
                 "--without-mingle", "--loglevel=INFO", "--hostname=test@%h",
             ],
             env=self.env, stdout=log, stderr=subprocess.STDOUT,

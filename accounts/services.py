@@ -350,9 +350,14 @@ def code_issue(*, user: User, purpose: CodePurpose, channel: str | None = None) 
     code = f"{secrets.randbelow(1_000_000):06d}"
     now = timezone.now()
     with transaction.atomic():
-        OneTimeCode.objects.filter(user=user, purpose=purpose, used_at__isnull=True).update(
-            used_at=now
-        )
+        live = OneTimeCode.objects.filter(user=user, purpose=purpose, used_at__isnull=True)
+        replaced = list(live.values_list("pk", flat=True))
+        if replaced:
+            live.update(used_at=now)
+            # Their messages, if still unsent (an outage), would only carry dead codes.
+            deliveries.cancel(
+                keys=[f"code:{pk}" for pk in replaced], why="a newer code replaced it"
+            )
         row = OneTimeCode.objects.create(
             user=user,
             purpose=purpose,

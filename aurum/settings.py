@@ -322,6 +322,7 @@ MEDIA_URL_TTL = int(env("MEDIA_URL_TTL", "900"))
 CHAT_PRESENCE_STALE = int(env("CHAT_PRESENCE_STALE", "90"))
 CHAT_PRESENCE_REFRESH = int(env("CHAT_PRESENCE_REFRESH", "30"))
 CHAT_CALL_RING_SECONDS = int(env("CHAT_CALL_RING_SECONDS", "45"))  # then the call is missed
+CHAT_RING_OUT_EVERY_SECONDS = float(env("CHAT_RING_OUT_EVERY_SECONDS", "10"))  # the schedule
 CHAT_MAX_SDP_BYTES = int(env("CHAT_MAX_SDP_BYTES", "16384"))
 # Open sockets per member across /ws/chat and /ws/call (a phone, a tablet and a browser need
 # a few each); the one over the cap is closed with 4429.
@@ -459,7 +460,8 @@ CELERY_TASK_DEFAULT_QUEUE = "deliveries"
 CELERY_TASK_ROUTES = {
     "deliveries.*": {"queue": "deliveries"},
     "media.*": {"queue": "media"},
-    "matching.*": {"queue": "schedules"},
+    # Digests have their own queue: a burst of them never delays the sweeper or ring-out.
+    "matching.*": {"queue": "digests"},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -492,11 +494,11 @@ def _every(task: str, seconds: float, queue: str = "schedules") -> dict[str, obj
 CELERY_BEAT_SCHEDULE = {
     "deliveries-sweep": _every("deliveries.sweep", DELIVERY_SWEEP_EVERY_SECONDS),
     "deliveries-purge": _every("deliveries.purge", 3600.0),
-    "chat-ring-out": _every("chat.ring_out", float(env("CHAT_RING_OUT_EVERY_SECONDS", "10"))),
+    "chat-ring-out": _every("chat.ring_out", CHAT_RING_OUT_EVERY_SECONDS),
     "accounts-purge-codes": _every("accounts.purge_codes", 3600.0),
     "accounts-purge-tokens": _every("accounts.purge_tokens", 86400.0),
     "profiles-inactivity": _every("profiles.inactivity", 3600.0),
-    "matching-digests": _every("matching.digests", float(MATCHING_DIGEST_EVERY_SECONDS)),
+    "matching-digests": _every("matching.digests", float(MATCHING_DIGEST_EVERY_SECONDS), "digests"),
     "media-sweep-orphans": _every("media.sweep_orphans", 3600.0, "media"),
 }
 
@@ -544,6 +546,8 @@ EMAIL_PORT = int(env("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = env("EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP call may take: well inside a delivery's lease (DELIVERY_LEASE_SECONDS).
+EMAIL_TIMEOUT = int(env("EMAIL_TIMEOUT", "15"))
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Aurum <no-reply@aurum.example>")
 
 # --- API ------------------------------------------------------------------------------------

@@ -203,7 +203,7 @@ class CeleryWorker:
         *,
         pool: str = "solo",
         concurrency: int = 1,
-        queues: str = "codes,deliveries,media,schedules",
+        queues: str = "codes,deliveries,digests,media,schedules",
         include: str = "",
     ) -> None:
         self.env, self.log_path = env, log_path

@@ -131,7 +131,7 @@ def wait_for(folder: Path, phone: str, count: int, seconds: float = 60) -> int:
     return outbox_count(folder, phone)
 
 
-def run_setup(setup: str, old: Path, requests: int, tmp: Path, handoff: bool) -> dict[str, Any]:
+def run_setup(setup: str, old: Path, requests: int, tmp: Path) -> dict[str, Any]:
     base = {"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "WARNING", **RATES}
     # Nothing from this shell decides which Redis, broker or database a server uses.
     for name in ("REDIS_URL", "CELERY_BROKER_URL", "DATABASE_URL", "SMS_BACKEND"):
@@ -146,8 +146,6 @@ def run_setup(setup: str, old: Path, requests: int, tmp: Path, handoff: bool) ->
         ("old", old, old_env, "aurum.asgi:application"),
         ("new", ROOT, new_env, "aurum.asgi:application"),
     ]
-    if handoff:
-        sides.append(("handoff", ROOT, dict(new_env), "bench.handoff_asgi:application"))
     phones = {name: f"+91984700010{i}" for i, (name, *_) in enumerate(sides)}
     with ExitStack() as stack:
         if setup == "embedded":
@@ -211,16 +209,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--setups", default="embedded,postgres")
     parser.add_argument("--old-commit", default="ade620a")
-    parser.add_argument(
-        "--no-handoff", action="store_true", help="leave out bench/handoff_asgi.py's proposal"
-    )
     args = parser.parse_args()
     old = old_tree(args.old_commit)
     tmp = Path(tempfile.mkdtemp(prefix="aurum-otp-"))
-    results = {
-        setup: run_setup(setup, old, args.requests, tmp, not args.no_handoff)
-        for setup in args.setups.split(",")
-    }
+    results = {setup: run_setup(setup, old, args.requests, tmp) for setup in args.setups.split(",")}
 
     print(f"date: {dt.date.today()}; machine: {machine()}, nproc {os.cpu_count()}, {cpu_model()}")
     print(
@@ -251,12 +243,6 @@ def main() -> None:
             "  codes in the outbox: "
             + ", ".join(f"{side} {delivered[side]}/{r['sent']}" for side in sides)
         )
-        if "handoff" in sides:
-            proposal = statistics.median(t["handoff member"]) / statistics.median(t["old member"])
-            print(
-                f"  (proposal, bench/handoff_asgi.py: publish off the request thread) "
-                f"handoff p50 / old p50 = {proposal:.2f}"
-            )
         passed = ratio <= TARGET_RATIO and all(v == r["sent"] for v in delivered.values())
         ok &= passed
         print(

@@ -12,17 +12,8 @@ from django.http import HttpRequest
 
 from aurum.admin_mixins import ReadOnlyAdminMixin, refusal_message
 from aurum.errors import DomainError
-from deliveries import services
+from deliveries import backends, services
 from deliveries.models import Delivery
-
-
-def masked(channel: str, address: str) -> str:
-    if channel == "push":
-        return f"device …{address[-6:]}"
-    if channel == "email":
-        name, _, domain = address.partition("@")
-        return f"{name[:2]}…@{domain}"
-    return f"{address[:-4]}••••" if len(address) > 6 else "••••"
 
 
 @admin.register(Delivery)
@@ -39,8 +30,9 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "sent_at",
     )
     list_filter = ("status", "channel", "urgent", "created_at")
-    search_fields = ("user__profile_code", "user__email", "user__phone", "label")
+    search_fields = ("user__profile_code", "user__email", "user__phone")
     list_select_related = ("user",)
+    show_full_result_count = False  # no second COUNT over the whole table per page
     date_hierarchy = "created_at"
     actions = ("retry",)
     fields = (
@@ -67,7 +59,7 @@ class DeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="To")
     def to(self, obj: Delivery) -> str:
-        return masked(obj.channel, obj.address)
+        return backends.masked(obj.address)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

@@ -48,15 +48,21 @@ class Backend(Protocol):
     def send(self, message: Message) -> str: ...
 
 
-def _masked(address: str) -> str:
-    return f"{address[:5]}***"
+def masked(address: str) -> str:
+    """An address as logs, errors and the admin show it: enough to tell which, not to use."""
+    if "@" in address:
+        name, _, domain = address.partition("@")
+        return f"{name[:2]}…@{domain}"
+    if address.startswith("+") and len(address) > 7:
+        return f"{address[:3]}••••••{address[-2:]}"
+    return f"…{address[-6:]}"
 
 
 class LogSms:
     """Logs that an SMS went out, never its text: the code in it is a secret."""
 
     def send(self, message: Message) -> str:
-        logger.info("SMS to %s (%d characters)", _masked(message.to), len(message.text))
+        logger.info("SMS to %s (%d characters)", masked(message.to), len(message.text))
         return ""
 
 
@@ -77,7 +83,7 @@ class FileOutboxSms(LogSms):
 
 class LogPush:
     def send(self, message: Message) -> str:
-        logger.info("push to a device: %s", message.subject)
+        logger.info("push to device %s", masked(message.to))
         return ""
 
 
@@ -218,8 +224,9 @@ def _exotel_error(response: Any) -> str:
 # --- Push: Firebase Cloud Messaging HTTP v1 ---------------------------------------------------
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
-# FCM's error codes for a token that will never take a message again.
-FCM_DEAD_TOKEN = {"UNREGISTERED", "SENDER_ID_MISMATCH"}
+# FCM's error code for a token that will never take a message again. (SENDER_ID_MISMATCH
+# says our project or key is wrong, not the token: it must never cost members their devices.)
+FCM_DEAD_TOKEN = {"UNREGISTERED"}
 
 
 class FcmPush:
@@ -244,7 +251,8 @@ class FcmPush:
         )
         project = settings.FCM_PROJECT_ID or info["project_id"]
         self.url = f"{settings.FCM_ENDPOINT.rstrip('/')}/v1/projects/{project}/messages:send"
-        self.session = AuthorizedSession(credentials)
+        # Token renewals time out well inside a delivery's lease (DELIVERY_LEASE_SECONDS).
+        self.session = AuthorizedSession(credentials, refresh_timeout=10)
 
     def payload(self, message: Message) -> dict[str, Any]:
         # A copy sent again after a sender died mid-request replaces the first on the phone:
@@ -267,6 +275,8 @@ class FcmPush:
         status, code, detail = _fcm_error(response)
         if code in FCM_DEAD_TOKEN:
             raise Rejected(f"FCM {code}", unreachable=True)
+        if code == "SENDER_ID_MISMATCH":
+            raise Rejected("FCM SENDER_ID_MISMATCH: check FCM_PROJECT_ID and the service account")
         if status == "INVALID_ARGUMENT":
             raise Rejected(f"FCM INVALID_ARGUMENT: {detail}")
         raise ConnectionError(f"FCM {response.status_code} {code or status}: {detail}")

@@ -138,25 +138,31 @@ def send(*, delivery_id: str) -> Outcome:
     )
     if not claimed:
         return Outcome("skipped")
-    delivery = Delivery.objects.get(pk=delivery_id)
+    delivery = Delivery.objects.filter(pk=delivery_id).first()
+    if delivery is None:
+        return Outcome("skipped")  # erased with its account meanwhile
     ours = Delivery.objects.filter(pk=delivery_id, claimed_until=lease)
+
+    def finish(status: str, **fields: Any) -> Outcome:
+        if status == Status.GAVE_UP and delivery.expires_at is not None:
+            fields["payload"] = ""  # a code given up is not kept, sealed or not
+        if "last_error" in fields:
+            fields["last_error"] = _scrub(fields["last_error"], delivery.address)
+        if not ours.update(status=status, claimed_until=None, **fields):
+            # Our lease ran out mid-send and another sender took the row: it decides.
+            logger.error("delivery %s: lease lost while sending; not recorded", delivery.pk)
+            return Outcome("skipped")
+        return _counted(delivery, Outcome(status))
+
     if delivery.expires_at is not None and delivery.expires_at <= now:
-        ours.update(
-            status=Status.GAVE_UP,
-            claimed_until=None,
-            payload="",
-            last_error="expired before it could be sent",
-        )
-        return _counted(delivery, Outcome(Status.GAVE_UP))
+        return finish(Status.GAVE_UP, last_error="expired before it could be sent")
     try:
         content = _open(delivery.payload)
     except InvalidToken:  # sealed under another SECRET_KEY: no try will ever read it
-        ours.update(
-            status=Status.GAVE_UP,
-            claimed_until=None,
+        return finish(
+            Status.GAVE_UP,
             last_error="its message cannot be read (sealed under another SECRET_KEY)",
         )
-        return _counted(delivery, Outcome(Status.GAVE_UP))
     message = backends.Message(
         key=delivery.idempotency_key,
         template=delivery.template,
@@ -169,44 +175,44 @@ def send(*, delivery_id: str) -> Outcome:
     try:
         provider_id = backends.backend_for(delivery.channel).send(message)
     except backends.Rejected as exc:
-        ours.update(
-            status=Status.GAVE_UP, claimed_until=None, last_error=_describe(exc)[:ERROR_LENGTH]
-        )
-        logger.warning("%s delivery %s refused: %s", delivery.channel, delivery.pk, exc)
-        if exc.unreachable:
+        outcome = finish(Status.GAVE_UP, last_error=_describe(exc))
+        logger.warning("%s delivery %s refused", delivery.channel, delivery.pk)
+        if exc.unreachable and outcome.status == Status.GAVE_UP:
             address_unreachable.send(
                 sender=Delivery,
                 channel=delivery.channel,
                 address=delivery.address,
                 user_id=delivery.user_id,
             )
-        return _counted(delivery, Outcome(Status.GAVE_UP))
+        return outcome
     except Exception as exc:  # a provider's failure is the row's to record, never the caller's
-        error = _describe(exc)[:ERROR_LENGTH]
+        error = _describe(exc)
         if delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS:
-            ours.update(status=Status.GAVE_UP, claimed_until=None, last_error=error)
-            logger.error("%s delivery %s gave up: %s", delivery.channel, delivery.pk, error)
-            return _counted(delivery, Outcome(Status.GAVE_UP))
+            logger.error("%s delivery %s gave up", delivery.channel, delivery.pk)
+            return finish(Status.GAVE_UP, last_error=error)
         wait = backoff(delivery.attempts)
-        ours.update(
-            status=Status.FAILED,
-            claimed_until=None,
-            last_error=error,
-            next_attempt_at=timezone.now() + timedelta(seconds=wait),
-        )
         logger.warning(
             "%s delivery %s failed, retry in %.0f s", delivery.channel, delivery.pk, wait
         )
-        return _counted(delivery, Outcome(Status.FAILED, retry_in=wait))
-    ours.update(
-        status=Status.SENT,
-        claimed_until=None,
+        # The sweeper sends it again once `next_attempt_at` passes: one retry mechanism.
+        outcome = finish(
+            Status.FAILED,
+            last_error=error,
+            next_attempt_at=timezone.now() + timedelta(seconds=wait),
+        )
+        return Outcome(outcome.status, retry_in=wait if outcome.status == Status.FAILED else None)
+    return finish(
+        Status.SENT,
         payload="",
         last_error="",
         provider_id=(provider_id or "")[:200],
         sent_at=timezone.now(),
     )
-    return _counted(delivery, Outcome(Status.SENT))
+
+
+def _scrub(error: str, address: str) -> str:
+    """A provider's error text as kept and shown: without the address it names in full."""
+    return error.replace(address, backends.masked(address))[:ERROR_LENGTH] if address else error
 
 
 def _counted(delivery: Delivery, outcome: Outcome) -> Outcome:
@@ -229,7 +235,7 @@ def sweep(*, limit: int = 500) -> int:
             status__in=[Status.PENDING, Status.FAILED],
             next_attempt_at__lte=now,
         )
-        .order_by("next_attempt_at")
+        .order_by("-urgent", "next_attempt_at")
         .values_list("pk", "urgent", "created_at")[:limit]
     )
     if not due:
@@ -256,12 +262,39 @@ def retry(*, delivery: Delivery) -> Delivery:
         raise Conflict("Its message is gone (expired before it was sent).", "message_gone")
     if delivery.expires_at is not None and delivery.expires_at <= timezone.now():
         raise Conflict("What it carried has expired; the member can ask again.", "expired")
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=timezone.now()
-    )
+    now = timezone.now()
+    # Only a row no sender holds, still failed: a retry never races a send in flight.
+    moved = Delivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now),
+        pk=delivery.pk,
+        status__in=[Status.FAILED, Status.GAVE_UP],
+    ).update(status=Status.PENDING, attempts=0, claimed_until=None, next_attempt_at=now)
+    if not moved:
+        raise Conflict("It is being sent right now, or was meanwhile.", "in_flight")
     delivery.refresh_from_db()
     _enqueue(delivery, now=Status.PENDING)
     return delivery
+
+
+def cancel(*, keys: list[str], why: str) -> int:
+    """Give up deliveries not sent yet (a newer code replaced theirs; what they named is gone)."""
+    if not keys:
+        return 0
+    return Delivery.objects.filter(
+        idempotency_key__in=keys, status__in=[Status.PENDING, Status.FAILED]
+    ).update(status=Status.GAVE_UP, payload="", last_error=why[:ERROR_LENGTH])
+
+
+def cancel_prefixed(*, prefixes: list[str], why: str) -> int:
+    """`cancel` by key prefix (`notification:<id>:` covers its email, SMS and pushes)."""
+    if not prefixes:
+        return 0
+    match = Q()
+    for prefix in prefixes:
+        match |= Q(idempotency_key__startswith=prefix)
+    return Delivery.objects.filter(match, status__in=[Status.PENDING, Status.FAILED]).update(
+        status=Status.GAVE_UP, payload="", last_error=why[:ERROR_LENGTH]
+    )
 
 
 def forget(*, user: Any) -> int:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 import policy
@@ -51,25 +52,34 @@ def period_of(frequency: str, moment: datetime) -> str:
     return f"i{int(moment.timestamp()) // slot * slot}"
 
 
-def due(*, now: datetime | None = None, limit: int = 5000) -> int:
+def due(*, now: datetime | None = None, limit: int = 2000) -> int:
     """Queue a digest task for each member due one now; returns how many were queued."""
-    now = now or timezone.now()
-    local_time = now.astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE)).time()
     queued = 0
+    for user_id, kind, frequency, period in due_members(now=now or timezone.now(), limit=limit):
+        publish("matching.tasks.digest", str(user_id), kind, frequency, period)
+        queued += 1
+    return queued
+
+
+def due_members(*, now: datetime, limit: int = 2000) -> list[tuple[Any, str, str, str]]:
+    """Who is due which digest at `now`: (member, kind, frequency, period), at most `limit`
+    per kind and frequency (so no kind starves another). Only listed members get digests:
+    others could not act on what one names."""
+    local_time = now.astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE)).time()
+    found: list[tuple[Any, str, str, str]] = []
     for kind, field in FIELDS.items():
         for frequency in WINDOW:
             period = period_of(frequency, now)
+            done = Digest.objects.filter(user=OuterRef("pk"), kind=kind, period=period)
             members = (
                 digest_audience(field=field, frequency=frequency, local_time=local_time)
-                .exclude(pk__in=Digest.objects.filter(kind=kind, period=period).values("user"))
-                .values_list("pk", flat=True)[: limit - queued]
+                .filter(pk__in=policy.listed_members())
+                .filter(~Exists(done))
+                .order_by("pk")
+                .values_list("pk", flat=True)[:limit]
             )
-            for user_id in members:
-                publish("matching.tasks.digest", str(user_id), kind, frequency, period)
-                queued += 1
-            if queued >= limit:
-                return queued
-    return queued
+            found += [(user_id, str(kind), str(frequency), period) for user_id in members]
+    return found
 
 
 def new_matches(*, viewer: User, since: datetime, limit: int) -> list[dict[str, Any]]:
@@ -101,12 +111,24 @@ def unanswered(*, viewer: User, since: datetime) -> list[Any]:
 
 
 def send(*, user_id: Any, kind: str, frequency: str, period: str) -> str:
-    """Compose and send one member's digest for one period (once: a second run is a no-op)."""
+    """Compose and send one member's digest for one period, once: the period's row is taken
+    first, so a second task for it (queued again before this one ran) composes nothing."""
     user = User.objects.filter(pk=user_id, is_active=True).first()
     if user is None or not policy.can_act(member=user):
         return "not_listed"
+    local_time = timezone.now().astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE)).time()
+    awake = digest_audience(
+        field=FIELDS[DigestKind(kind)], frequency=frequency, local_time=local_time
+    )
+    if not awake.filter(pk=user.pk).exists():
+        return "quiet"  # its quiet hours began (or its choice changed) since it was queued
     last = Digest.objects.filter(user=user, kind=kind).order_by("-created_at").first()
     since = last.created_at if last else timezone.now() - WINDOW[frequency]
+    try:
+        with transaction.atomic():
+            digest = Digest.objects.create(user=user, kind=kind, period=period)
+    except IntegrityError:
+        return "already_sent"
     if kind == DigestKind.MATCHES:
         cards = new_matches(viewer=user, since=since, limit=settings.MATCHING_DIGEST_SIZE)
         named = [card["id"] for card in cards]
@@ -121,26 +143,21 @@ def send(*, user_id: Any, kind: str, frequency: str, period: str) -> str:
         count = len(interests)
         title = f"{count} interest{'s' if count != 1 else ''} waiting for your answer"
         data = {"interests": [str(i.pk) for i in interests]}
-    if not named and frequency == DigestFrequency.IMMEDIATE:
-        return "nothing_new"  # an immediate slot with nothing in it leaves no row
+    if not named:
+        if frequency == DigestFrequency.IMMEDIATE:
+            digest.delete()  # an immediate slot with nothing in it leaves no row
+        return "nothing_new"
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                digest = Digest.objects.create(
-                    user=user, kind=kind, period=period, named=" ".join(named)
-                )
-        except IntegrityError:
-            return "already_sent"
-        if named:
-            notify(
-                recipient=user,
-                kind=Kind.DIGEST_MATCHES if kind == DigestKind.MATCHES else Kind.DIGEST_INTERESTS,
-                title=title,
-                body=_listing(people),
-                data={**data, "digest": str(digest.pk)},
-                channels=frozenset({"email", "push"}),
-            )
-    return "sent" if named else "nothing_new"
+        Digest.objects.filter(pk=digest.pk).update(named=" ".join(named))
+        notify(
+            recipient=user,
+            kind=Kind.DIGEST_MATCHES if kind == DigestKind.MATCHES else Kind.DIGEST_INTERESTS,
+            title=title,
+            body=_listing(people),
+            data={**data, "digest": str(digest.pk)},
+            channels=frozenset({"email", "push"}),
+        )
+    return "sent"
 
 
 def _who(name: str, age: int | None, district: str | None) -> str:

@@ -81,8 +81,8 @@ class Preferences(models.Model):
     sms = models.BooleanField(default=False)
     push = models.BooleanField(default=True)
     muted_kinds = models.JSONField(default=list, blank=True)
-    # The digests (matching.digests) and the hours nothing but a login code is sent, in the
-    # member's time zone (MEMBER_TIME_ZONE until members set their own).
+    # The digests (matching.digests), and the hours no digest is sent, in the member's time
+    # zone (MEMBER_TIME_ZONE until members set their own).
     digest_matches = models.CharField(
         max_length=10, choices=DigestFrequency.choices, default=DigestFrequency.DAILY
     )

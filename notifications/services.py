@@ -75,7 +75,10 @@ def _queue_outside(notification: Notification, channels: frozenset[str]) -> None
         return
     common = {
         "template": f"notification.{notification.kind}",
-        "label": notification.title,
+        # What it is, not its title: titles name other members ("Priya accepted…").
+        "label": Kind(notification.kind).label
+        if notification.kind in Kind.values
+        else str(notification.kind),
         "user": recipient,
     }
     key = f"notification:{notification.pk}"
@@ -158,7 +161,13 @@ def notifications_forget(*, key: str, values: list[str]) -> int:
     is interested in you") goes with it."""
     if not values:
         return 0
-    return Notification.objects.filter(**{f"data__{key}__in": values}).delete()[0]
+    going = Notification.objects.filter(**{f"data__{key}__in": values})
+    # Their messages not sent yet go too: they would name someone who is gone.
+    deliveries.cancel_prefixed(
+        prefixes=[f"notification:{pk}:" for pk in going.values_list("pk", flat=True)],
+        why="what it was about was erased",
+    )
+    return going.delete()[0]
 
 
 def device_unreachable(*, token: str) -> int:

@@ -26,6 +26,7 @@ from policy.visibility import (
     can_act,
     can_see,
     listed_among,
+    listed_members,
     visible_pairs,
     visible_profiles,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "hides_last_seen",
     "last_seen_hidden_among",
     "listed_among",
+    "listed_members",
     "photo_for",
     "photos_for",
     "photos_for_cards",

@@ -31,6 +31,11 @@ def listed() -> Q:
     return LISTED & ~Q(user_id__in=User.objects.filter(is_active=False).values("pk"))
 
 
+def listed_members() -> QuerySet[Any]:
+    """The ids of every member others may see (`listed`): who may be told about others."""
+    return Profile.objects.filter(listed()).values("pk")
+
+
 def shown() -> Q:
     """A listed profile row whose member no review holds out of sight: the half of the rule
     that is about the member alone."""

@@ -325,18 +325,23 @@ def verification_record(
 def profile_touch(*, user_id: Any) -> None:
     """The member was active now (a login or a token refresh: at least every 15 minutes while
     the app is in use). A profile the schedule hid for inactivity comes back."""
-    Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())
-    if Profile.objects.filter(pk=user_id, hidden_for_inactivity=True).exists():
+    touched = Profile.objects.filter(pk=user_id, hidden_for_inactivity=False).update(
+        last_active_at=timezone.now()
+    )
+    if not touched:  # no profile, or one the schedule hid: only then a second statement
+        Profile.objects.filter(pk=user_id).update(last_active_at=timezone.now())
         _set_inactive(user_id, hidden=False)
 
 
-def _set_inactive(user_id: Any, *, hidden: bool) -> bool:
+def _set_inactive(user_id: Any, *, hidden: bool, still: Q | None = None) -> bool:
     """Hide (or bring back) a profile for inactivity, announced as any change of `is_hidden`
-    is. Only a profile in the expected state moves: a member's own hibernation is left alone."""
+    is. Only a profile in the expected state moves (and, hiding, one still matching `still`
+    under the lock: a login meanwhile keeps it listed); a member's own hibernation stays."""
     with transaction.atomic():
         locked = (
             Profile.objects.select_for_update()
             .filter(pk=user_id, hidden_for_inactivity=not hidden, is_hidden=not hidden)
+            .filter(still or Q())
             .first()
         )
         if locked is None:
@@ -376,8 +381,11 @@ def inactive_warn(*, limit: int = 1000) -> int:
                 .update(inactivity_warned_at=now)
             ):
                 continue  # another run, or a login, came first
-            hide_on = profile.last_active_at + timedelta(days=settings.INACTIVITY_HIDE_DAYS)
-            hide_on = hide_on.astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE))
+            # Hidden a full notice after this warning at the earliest, however late it comes.
+            hide_on = max(
+                profile.last_active_at + timedelta(days=settings.INACTIVITY_HIDE_DAYS),
+                now + timedelta(days=settings.INACTIVITY_NOTICE_DAYS),
+            ).astimezone(ZoneInfo(settings.MEMBER_TIME_ZONE))
             notify(
                 recipient=profile.user,
                 kind=Kind.INACTIVITY_NOTICE,
@@ -385,7 +393,7 @@ def inactive_warn(*, limit: int = 1000) -> int:
                 body=(
                     f"You have not signed in to Aurum for {(now - profile.last_active_at).days} "
                     "days. On "
-                    f"{hide_on:%-d %B} your profile stops showing in search and matches; "
+                    f"{hide_on:%-d %B %Y} your profile stops showing in search and matches; "
                     "sign in before then to keep it listed, or any time later to bring it back."
                 ),
             )
@@ -397,13 +405,14 @@ def inactive_hide(*, limit: int = 1000) -> int:
     """Hide members inactive for INACTIVITY_HIDE_DAYS who were warned at least
     INACTIVITY_NOTICE_DAYS ago (and not active since)."""
     now = timezone.now()
-    due = Profile.objects.filter(
+    inactive = Q(
         LISTED,
         last_active_at__lt=now - timedelta(days=settings.INACTIVITY_HIDE_DAYS),
         inactivity_warned_at__lte=now - timedelta(days=settings.INACTIVITY_NOTICE_DAYS),
         inactivity_warned_at__gt=F("last_active_at"),
-    ).values_list("pk", flat=True)[:limit]
-    return sum(_set_inactive(user_id, hidden=True) for user_id in list(due))
+    )
+    due = Profile.objects.filter(inactive).values_list("pk", flat=True)[:limit]
+    return sum(_set_inactive(user_id, hidden=True, still=inactive) for user_id in list(due))
 
 
 def not_visible(doing: str) -> DomainError:

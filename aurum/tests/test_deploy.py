@@ -135,7 +135,7 @@ def _celery_help(*command: str) -> str:
 def test_the_celery_units_and_compose_run_every_queue_with_flags_celery_knows():
     import yaml
 
-    queues = {"codes", "deliveries", "media", "schedules"}
+    queues = {"codes", "deliveries", "digests", "media", "schedules"}
     worker_help, beat_help = _celery_help("worker"), _celery_help("beat")
     worker = (DEPLOY / "systemd" / "aurum-worker@.service").read_text().replace("\\\n", " ")
     beat = (DEPLOY / "systemd" / "aurum-beat.service").read_text().replace("\\\n", " ")

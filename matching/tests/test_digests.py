@@ -32,8 +32,21 @@ def approved_since(profile: Profile, hours: float) -> None:
     )
 
 
-def periods(profile: Profile) -> set[tuple[str, str]]:
-    return set(Digest.objects.filter(user=profile.user).values_list("kind", "period"))
+def awake(profile: Profile, **prefs) -> None:
+    """Quiet hours away from the real time now, for tests that send a digest now."""
+    now_here = timezone.now().astimezone(IST)
+    Preferences.objects.update_or_create(
+        user=profile.user,
+        defaults={
+            "quiet_from": (now_here + timedelta(hours=2)).time(),
+            "quiet_until": (now_here + timedelta(hours=3)).time(),
+            **prefs,
+        },
+    )
+
+
+def due_at(moment: datetime) -> set[tuple[str, str, str, str]]:
+    return {(str(u), k, f, p) for u, k, f, p in digests.due_members(now=moment)}
 
 
 def test_who_is_due_follows_frequency_quiet_hours_and_the_period():
@@ -44,21 +57,50 @@ def test_who_is_due_follows_frequency_quiet_hours_and_the_period():
     Preferences.objects.create(user=night_owl.user, quiet_from=time(1, 0), quiet_until=time(3, 0))
     never = make_groom()
     Preferences.objects.create(user=never.user, digest_matches="never", digest_interests="never")
+    unlisted = make_member(approved=False)
 
-    digests.due(now=at(23, 30))  # 22:00-08:00 is quiet by default
-    assert periods(daily) == set() and periods(weekly) == set()
-    assert periods(night_owl) == {("matches", "2026-12-03"), ("interests", "2026-12-03")}
-    digests.due(now=at(19))
-    digests.due(now=at(19, 15))  # the same periods: nothing more
-    assert periods(daily) == {("matches", "2026-12-03"), ("interests", "2026-12-03")}
-    assert periods(weekly) == {("matches", "2026-W49")}
-    assert periods(never) == set()
-    assert Digest.objects.count() == 5
+    # 22:00-08:00 is quiet by default; the night owl's quiet hours are 01:00-03:00.
+    assert due_at(at(23, 30)) == {
+        (str(night_owl.pk), "matches", "daily", "2026-12-03"),
+        (str(night_owl.pk), "interests", "daily", "2026-12-03"),
+    }
+    assert {member for member, *_ in due_at(at(2, 0, day=4))} == {str(daily.pk), str(weekly.pk)} - {
+        str(daily.pk),
+        str(weekly.pk),
+    }  # 02:00: everyone asleep
+    evening = due_at(at(19))
+    assert evening == {
+        (str(daily.pk), "matches", "daily", "2026-12-03"),
+        (str(daily.pk), "interests", "daily", "2026-12-03"),
+        (str(night_owl.pk), "matches", "daily", "2026-12-03"),
+        (str(night_owl.pk), "interests", "daily", "2026-12-03"),
+        (str(weekly.pk), "matches", "weekly", "2026-W49"),
+    }
+    assert str(unlisted.pk) not in {member for member, *_ in evening}
+    Digest.objects.create(user=daily.user, kind="matches", period="2026-12-03")
+    assert (str(daily.pk), "matches", "daily", "2026-12-03") not in due_at(at(19, 15))
+    assert (str(daily.pk), "matches", "daily", "2026-12-04") in due_at(at(19, day=4))
+
+
+def test_a_digest_due_when_queued_waits_if_quiet_hours_began_before_it_ran():
+    bride = make_member()
+    now_here = timezone.now().astimezone(IST)
+    Preferences.objects.create(
+        user=bride.user,
+        quiet_from=(now_here - timedelta(hours=1)).time(),
+        quiet_until=(now_here + timedelta(hours=1)).time(),
+    )
+
+    assert digests.send(user_id=bride.pk, kind="matches", frequency="daily", period="d1") == (
+        "quiet"
+    )
+    assert not Digest.objects.exists()
 
 
 def test_a_digest_names_the_best_new_two_way_matches_once_per_period(settings):
     settings.MATCHING_DIGEST_MIN_SCORE = 0
     bride = make_member()
+    awake(bride)
     from profiles.models import PartnerPreferences
 
     PartnerPreferences.objects.filter(profile=bride).update(religions=["hindu"])
@@ -82,7 +124,7 @@ def test_a_digest_names_the_best_new_two_way_matches_once_per_period(settings):
 
 def test_the_digest_goes_by_email_and_push_never_sms(django_capture_on_commit_callbacks):
     bride, groom = make_member(), make_groom()
-    Preferences.objects.create(user=bride.user, sms=True)
+    awake(bride, sms=True)
     services.interest_send(sender=groom.user, receiver=bride.user)
     mail.outbox.clear()
     Notification.objects.all().delete()
@@ -106,6 +148,7 @@ def test_the_digest_goes_by_email_and_push_never_sms(django_capture_on_commit_ca
 def test_a_digest_never_names_someone_the_member_can_no_longer_see(settings):
     settings.MATCHING_DIGEST_MIN_SCORE = 0
     bride = make_member()
+    awake(bride)
     seen, blocked = make_groom(), make_groom()
     for groom in (seen, blocked):
         approved_since(groom, 1)
@@ -120,7 +163,7 @@ def test_a_digest_never_names_someone_the_member_can_no_longer_see(settings):
 
 def test_an_immediate_slot_with_nothing_new_leaves_no_row_and_sends_nothing():
     bride = make_member()
-    Preferences.objects.create(user=bride.user, digest_matches="immediate")
+    awake(bride, digest_matches="immediate")
 
     assert digests.send(user_id=bride.pk, kind="matches", frequency="immediate", period="i1") == (
         "nothing_new"

@@ -4,6 +4,7 @@ next login brings them back. A member's own hibernation is never touched."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
@@ -50,6 +51,8 @@ def test_a_member_a_week_from_hiding_is_told_once(django_capture_on_commit_callb
     notice = Notification.objects.get(kind="inactivity_notice")
     assert notice.recipient_id == bride.pk and "180 days" not in notice.body
     assert "for 174 days" in notice.body and "sign in" in notice.body
+    hide_on = timezone.now() + timedelta(days=7)  # 180 days from her last visit, a week on
+    assert f"{hide_on.astimezone(ZoneInfo('Asia/Kolkata')):%-d %B %Y}" in notice.body
     assert [m.to for m in mail.outbox] == [[bride.user.email]]
     bride.refresh_from_db()
     assert not bride.is_hidden and bride.inactivity_warned_at is not None
@@ -109,3 +112,14 @@ def test_a_hibernating_member_is_neither_warned_nor_woken_by_a_login(api):
     )
     bride.refresh_from_db()
     assert bride.is_hidden and not bride.hidden_for_inactivity  # her own choice stands
+
+
+def test_a_late_notice_still_gives_a_full_week(django_capture_on_commit_callbacks):
+    bride = make_member()
+    idle(bride, 400)  # inactive long before the schedule first ran
+
+    inactivity.apply()
+    body = Notification.objects.get(kind="inactivity_notice").body
+    week_on = timezone.now() + timedelta(days=7)
+    assert f"{week_on.astimezone(ZoneInfo('Asia/Kolkata')):%-d %B %Y}" in body
+    assert inactivity.apply().get()["hidden"] == 0  # not before that week has passed
