@@ -499,6 +499,7 @@ CELERY_BEAT_SCHEDULE = {
     "accounts-purge-tokens": _every("accounts.purge_tokens", 86400.0),
     "profiles-inactivity": _every("profiles.inactivity", 3600.0),
     "matching-digests": _every("matching.digests", float(MATCHING_DIGEST_EVERY_SECONDS), "digests"),
+    "matching-purge-digests": _every("matching.purge_digests", 86400.0, "digests"),
     "media-sweep-orphans": _every("media.sweep_orphans", 3600.0, "media"),
 }
 

@@ -69,6 +69,7 @@ class Delivery(models.Model):
                 name="delivery_due_idx",
             ),
             models.Index(fields=["status", "-created_at"], name="delivery_status_idx"),
+            models.Index(fields=["-created_at"], name="delivery_created_idx"),  # the admin list
             models.Index(fields=["user", "-created_at"], name="delivery_user_idx"),
         ]
 

@@ -22,7 +22,7 @@ from typing import Any
 from cryptography.fernet import Fernet, InvalidToken
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import Case, DateTimeField, F, Q, Value, When
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -244,10 +244,15 @@ def sweep(*, limit: int = 500) -> int:
     # row lost is sent again at once, one merely behind a long queue is not queued over and
     # over (its copies would only lengthen the queue they wait in).
     floor = timedelta(seconds=settings.DELIVERY_SWEEP_AFTER_SECONDS)
-    swept = [
-        Delivery(pk=pk, next_attempt_at=now + max(floor, now - created)) for pk, _, created in due
-    ]
-    Delivery.objects.bulk_update(swept, ["next_attempt_at"])
+    later = Case(
+        *(When(pk=pk, then=Value(now + max(floor, now - created))) for pk, _, created in due),
+        output_field=DateTimeField(),
+    )
+    # One statement, and only for rows still free: one a sender claimed meanwhile keeps the
+    # `next_attempt_at` its lease set.
+    Delivery.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk__in=[pk for pk, *_ in due]
+    ).update(next_attempt_at=later)
     for pk, urgent, _ in due:
         _enqueue(Delivery(pk=pk, urgent=urgent))
     logger.info("swept %d deliveries back onto the queue", len(due))

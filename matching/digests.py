@@ -175,3 +175,10 @@ def _listing(people: list[str], shown: int = 5) -> str:
     if len(people) <= shown:
         return ", ".join(people)
     return f"{', '.join(people[:shown])} and {len(people) - shown} more"
+
+
+def purge(*, older_than_days: int = 60) -> int:
+    """Digest rows past any period still open: "since the last one" needs only the latest,
+    and a weekly digest's is at most a week old."""
+    cutoff = timezone.now() - timedelta(days=older_than_days)
+    return Digest.objects.filter(created_at__lt=cutoff).delete()[0]

@@ -16,3 +16,8 @@ def due() -> int:
 @shared_task(name="matching.digest", **RETRIED)
 def digest(user_id: str, kind: str, frequency: str, period: str) -> str:
     return digests.send(user_id=user_id, kind=kind, frequency=frequency, period=period)
+
+
+@shared_task(name="matching.purge_digests", **RETRIED)
+def purge_digests() -> int:
+    return digests.purge()

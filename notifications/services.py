@@ -74,6 +74,7 @@ def _queue_outside(notification: Notification, channels: frozenset[str]) -> None
     if notification.kind in prefs.muted_kinds:
         return
     common = {
+        "fresh": True,  # keys of a notification just created: no savepoint per delivery
         "template": f"notification.{notification.kind}",
         # What it is, not its title: titles name other members ("Priya accepted…").
         "label": Kind(notification.kind).label

@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name_plural': 'deliveries',
                 'ordering': ('-created_at',),
-                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'failed'])), fields=['next_attempt_at'], name='delivery_due_idx'), models.Index(fields=['status', '-created_at'], name='delivery_status_idx'), models.Index(fields=['user', '-created_at'], name='delivery_user_idx')],
+                'indexes': [models.Index(condition=models.Q(('status__in', ['pending', 'failed'])), fields=['next_attempt_at'], name='delivery_due_idx'), models.Index(fields=['status', '-created_at'], name='delivery_status_idx'), models.Index(fields=['-created_at'], name='delivery_created_idx'), models.Index(fields=['user', '-created_at'], name='delivery_user_idx')],
             },
         ),
     ]

@@ -238,3 +238,36 @@ def test_a_row_swept_again_waits_as_long_as_it_has_waited(django_capture_on_comm
     delivery.refresh_from_db()
     wait = (delivery.next_attempt_at - timezone.now()).total_seconds()
     assert 3500 < wait <= 3600  # not every 30 s while a long queue drains
+
+
+def test_a_code_replaced_before_it_went_is_not_sent(django_capture_on_commit_callbacks):
+    from accounts.models import CodePurpose
+    from accounts.services import code_issue
+
+    user = UserFactory(phone="+919847012345")
+    with django_capture_on_commit_callbacks(execute=False):  # the broker was slow
+        code_issue(user=user, purpose=CodePurpose.LOGIN, channel="sms")
+        code_issue(user=user, purpose=CodePurpose.LOGIN, channel="sms")
+
+    first, second = Delivery.objects.order_by("created_at")
+    assert (first.status, first.payload) == (Status.GAVE_UP, "")
+    assert first.last_error == "a newer code replaced it" and second.status == Status.PENDING
+
+
+def test_what_an_erased_notification_would_have_said_is_not_sent(
+    django_capture_on_commit_callbacks,
+):
+    from notifications.services import notifications_forget, notify
+
+    member = UserFactory(email="anjali@example.com")
+    with django_capture_on_commit_callbacks(execute=False):
+        notify(
+            recipient=member, kind="interest_received", title="Arjun is interested in you",
+            data={"interest": "i-1"},
+        )  # fmt: skip
+    pending = Delivery.objects.get(user=member)
+    assert pending.label == "New interest"  # what it is, never who: titles name members
+
+    notifications_forget(key="interest", values=["i-1"])  # Arjun deleted his account
+    pending.refresh_from_db()
+    assert pending.status == Status.GAVE_UP and pending.payload == ""

@@ -38,6 +38,7 @@ def test_every_scheduled_task_is_registered_and_queued_by_kind():
         "accounts-purge-tokens": "schedules",
         "profiles-inactivity": "schedules",
         "matching-digests": "digests",
+        "matching-purge-digests": "digests",
         "media-sweep-orphans": "media",
     }
     assert all(entry["options"]["expires"] > 0 for entry in schedule.values())

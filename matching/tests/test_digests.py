@@ -169,3 +169,15 @@ def test_an_immediate_slot_with_nothing_new_leaves_no_row_and_sends_nothing():
         "nothing_new"
     )
     assert not Digest.objects.exists() and not Notification.objects.exists()
+
+
+def test_digest_rows_older_than_any_open_period_are_purged():
+    bride = make_member()
+    old = Digest.objects.create(user=bride.user, kind="matches", period="2026-09-01")
+    Digest.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=61))
+    kept = Digest.objects.create(user=bride.user, kind="matches", period="2026-W49")
+
+    from matching.tasks import purge_digests
+
+    assert purge_digests.apply().get() == 1
+    assert list(Digest.objects.values_list("pk", flat=True)) == [kept.pk]
