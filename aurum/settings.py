@@ -411,8 +411,11 @@ OTP_CODE_MAX_ATTEMPTS = int(env("OTP_CODE_MAX_ATTEMPTS", "5"))
 # Every outside message is a `deliveries.Delivery` row, sent by a task after commit. Which
 # provider serves a channel is a dotted path (deliveries.backends): SMS_BACKEND, PUSH_BACKEND,
 # and email through Django's EMAIL_BACKEND below.
+# Production sends through Exotel unless told otherwise: a log-only backend would mark codes
+# sent that no one received.
 SMS_BACKEND = env(
-    "SMS_BACKEND", "deliveries.backends.LogSms" if PROD else "deliveries.backends.FileOutboxSms"
+    "SMS_BACKEND",
+    "deliveries.backends.ExotelSms" if PROD else "deliveries.backends.FileOutboxSms",
 )
 SMS_OUTBOX_DIR = Path(env("SMS_OUTBOX_DIR", str(VAR_DIR / "outbox" / "sms")))
 # SMS_BACKEND=deliveries.backends.ExotelSms: Exotel's API with India's DLT ids.
