@@ -1,10 +1,35 @@
 from __future__ import annotations
 
+import datetime
+import re
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from aurum.serializers import StrictSerializer
 from notifications.choices import DigestFrequency
 from notifications.models import MAX_TOKEN_LENGTH, Kind, Platform
+
+CLOCK = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01]\\d|2[0-3]):[0-5]\\d$", "example": "22:00"}
+)
+class ClockTime(serializers.Field):
+    """A time of day as "HH:MM" (OpenAPI's `time` format wants seconds and an offset)."""
+
+    default_error_messages = {"invalid": 'A time of day as "HH:MM", e.g. "22:00".'}
+
+    def to_internal_value(self, data: Any) -> datetime.time:
+        match = CLOCK.fullmatch(data) if isinstance(data, str) else None
+        if match is None:
+            self.fail("invalid")
+        return datetime.time(int(match[1]), int(match[2]))
+
+    def to_representation(self, value: datetime.time) -> str:
+        return f"{value:%H:%M}"
 
 
 class NotificationOut(serializers.Serializer):
@@ -67,9 +92,7 @@ class PreferencesIO(StrictSerializer):
         required=False,
         help_text='"Interests waiting for your answer": the same choices.',
     )
-    quiet_from = serializers.TimeField(
-        required=False, format="%H:%M", help_text="Quiet hours start (India time), e.g. 22:00."
-    )
-    quiet_until = serializers.TimeField(
-        required=False, format="%H:%M", help_text="Quiet hours end, e.g. 08:00: no digest between."
+    quiet_from = ClockTime(required=False, help_text="Quiet hours start (India time), e.g. 22:00.")
+    quiet_until = ClockTime(
+        required=False, help_text="Quiet hours end, e.g. 08:00: no digest between."
     )

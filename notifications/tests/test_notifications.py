@@ -348,3 +348,24 @@ def test_parallel_registrations_leave_at_most_max_devices(settings):
         thread.join()
 
     assert DeviceToken.objects.filter(user=user).count() == 3
+
+
+@pytest.mark.parametrize("bad", ["25:00", "7:05", "22:00:00", 2200, None, ""])
+def test_digest_preferences_take_frequencies_and_clock_times_only(client_for, bad):
+    client = client_for(UserFactory())
+    good = client.patch(
+        "/api/v1/notifications/preferences",
+        {"digest_matches": "weekly", "digest_interests": "never", "quiet_from": "23:30"},
+        format="json",
+    )
+    refused = client.patch(
+        "/api/v1/notifications/preferences",
+        {"quiet_until": bad, "digest_matches": "daily"},
+        format="json",
+    )
+
+    assert good.status_code == 200
+    assert (good.json()["digest_matches"], good.json()["quiet_from"]) == ("weekly", "23:30")
+    assert refused.status_code == 400 and "quiet_until" in refused.json()["fields"]
+    after = client.get("/api/v1/notifications/preferences").json()
+    assert (after["digest_matches"], after["quiet_until"]) == ("weekly", "08:00")  # nothing kept
