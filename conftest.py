@@ -7,6 +7,7 @@ test can never quietly stop running where the real services are.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -127,16 +128,19 @@ def outbox(transactional_db: None, settings: Any, request: Any) -> Any:
     from aurum.celery import app
 
     worker, smtp = request.getfixturevalue("worker"), request.getfixturevalue("smtp")
+    fcm = request.getfixturevalue("fcm_server")
+    with fcm.lock:
+        fcm.received.clear()
     app.conf.task_always_eager = False  # restored by _tasks_in_process
-    return WorkerOutbox(worker.sms_dir, smtp)
+    return WorkerOutbox(worker.sms_dir, smtp, fcm)
 
 
 class WorkerOutbox:
     """What the worker process sent, read as the in-process outbox is: a list of dicts,
     oldest first, each read waiting first until no delivery is left to send."""
 
-    def __init__(self, sms_dir: Any, smtp: SmtpSink) -> None:
-        self.sms_dir, self.smtp = sms_dir, smtp
+    def __init__(self, sms_dir: Any, smtp: SmtpSink, fcm: Any) -> None:
+        self.sms_dir, self.smtp, self.fcm = sms_dir, smtp, fcm
 
     def _messages(self) -> list[dict[str, Any]]:
         import time
@@ -153,6 +157,11 @@ class WorkerOutbox:
             for path in (self.sms_dir.glob("*.txt") if self.sms_dir.exists() else [])
         ]
         found += [(m["at"], {"channel": "email", **m}) for m in self.smtp.received]
+        found += [
+            (m["at"], {"channel": "push", "to": m["token"], "subject": m["notification"]["title"],
+                       "text": m["notification"]["body"], "data": m.get("data", {})})
+            for m in list(self.fcm.received)
+        ]  # fmt: skip
         return [message for _, message in sorted(found, key=lambda pair: pair[0])]
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -351,6 +360,7 @@ class SmtpSink:
                 "to": ",".join(envelope.rcpt_tos),
                 "subject": message["Subject"] or "",
                 "text": (part.get_payload(decode=True) or b"").decode("utf-8", "replace"),
+                "html": any(p.get_content_type() == "text/html" for p in message.walk()),
                 "at": time.time(),
             }
         )
@@ -443,10 +453,22 @@ class Worker:
 
 
 @pytest.fixture(scope="session")
+def fcm_server() -> Iterator[Any]:
+    """A local server that answers as FCM HTTP v1 (and Google's OAuth2) does: the worker's
+    pushes go there, so tests read them back."""
+    from deliveries.tests.fakes import FakeFcm
+
+    fake = FakeFcm()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
 def _worker_process(
     django_db_setup: None,
     django_db_blocker: Any,
     smtp_server: tuple[str, int, SmtpSink],
+    fcm_server: Any,
     tmp_path_factory: Any,
 ) -> Iterator[Worker | None]:
     """Started on first use where Redis runs; stopped before the test database is dropped."""
@@ -470,6 +492,9 @@ def _worker_process(
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
         "EMAIL_HOST": smtp_server[0],
         "EMAIL_PORT": str(smtp_server[1]),
+        "PUSH_BACKEND": "deliveries.backends.FcmPush",
+        "FCM_CREDENTIALS_JSON": json.dumps(fcm_server.service_account),
+        "FCM_ENDPOINT": fcm_server.url,
         "DELIVERY_LEASE_SECONDS": "2",
         "DELIVERY_SWEEP_AFTER_SECONDS": "1",
         "DELIVERY_BACKOFF_BASE_SECONDS": "0.2",

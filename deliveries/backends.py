@@ -100,6 +100,7 @@ class Memory:
                 "to": message.to,
                 "text": message.text,
                 "subject": message.subject,
+                "html": bool(message.html),
                 "data": message.data,
                 "key": message.key,
             }

@@ -171,7 +171,7 @@ class FakeFcm(FakeProvider):
             )
         name = f"projects/{self.project}/messages/0:{uuid.uuid4().hex}"
         with self.lock:
-            self.received.append({**message, "name": name})
+            self.received.append({**message, "name": name, "at": time.time()})
         return 200, {"name": name}
 
     def _grant(self, body: bytes) -> tuple[int, Any]:
