@@ -6,6 +6,7 @@ import asyncio
 import json
 
 import pytest
+from django.db import connections
 
 from accounts.tests.factories import UserFactory
 from deliveries.backends import Memory
@@ -45,9 +46,16 @@ async def test_a_requests_tasks_are_published_once_its_response_has_gone_out():
         if message["type"] == "http.response.body" and not message.get("more_body"):
             outbox_when_answered.append(len(Memory.outbox))  # the member has the answer now
 
-    await application(scope, receive, send)  # returns when the server's task would end
+    try:
+        await application(scope, receive, send)  # returns when the server's task would end
+        rows = await sync_to_async(
+            lambda: list(Delivery.objects.values_list("status", flat=True))
+        )()
+    finally:
+        # The request ran on asgiref's one sync thread: give its connection back, or a later
+        # test on that thread finds it dead (test_wiring terminates the test database's).
+        await sync_to_async(connections.close_all)()
 
     assert sent[0]["status"] == 202
     assert outbox_when_answered == [0]  # the row was committed; nothing was sent yet
-    rows = await sync_to_async(lambda: list(Delivery.objects.values_list("status", flat=True)))()
     assert rows == ["sent"] and [m["to"] for m in Memory.outbox] == ["+919847012345"]
