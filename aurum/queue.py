@@ -12,6 +12,7 @@ the task in-process.
 from __future__ import annotations
 
 import logging
+import time
 from contextvars import ContextVar
 from typing import Any
 
@@ -27,12 +28,24 @@ Pending = list[tuple[str, tuple[Any, ...], str | None]]
 _pending: ContextVar[Pending | None] = ContextVar("aurum_queue_pending", default=None)
 
 
+# After the broker refused a task, publishing is skipped for this long: a request (or a chat
+# socket's thread) does not wait on a broker known to be down for every task it queues.
+BROKER_DOWN_SECONDS = 5.0
+_broker_down_until = 0.0
+
+
 def publish(task_path: str, *args: Any, queue: str | None = None) -> bool:
-    """Hand the task to the broker now; False (logged) when the broker would not take it."""
+    """Hand the task to the broker now; False (logged) when the broker would not take it, or
+    refused one less than BROKER_DOWN_SECONDS ago (the row stays; the sweeper comes back)."""
+    global _broker_down_until
     task = import_string(task_path)
+    if time.monotonic() < _broker_down_until:
+        logger.warning("broker down: %s left to the sweeper", task_path)
+        return False
     try:
         task.apply_async(args=args, queue=queue)
     except Exception:  # the broker is down: the row stays, the sweeper comes back for it
+        _broker_down_until = time.monotonic() + BROKER_DOWN_SECONDS
         logger.exception("could not queue %s", task_path)
         return False
     return True

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
+from celery import Celery
 from django.db import connections
 
 from accounts.tests.factories import UserFactory
@@ -59,3 +61,32 @@ async def test_a_requests_tasks_are_published_once_its_response_has_gone_out():
     assert sent[0]["status"] == 202
     assert outbox_when_answered == [0]  # the row was committed; nothing was sent yet
     assert rows == ["sent"] and [m["to"] for m in Memory.outbox] == ["+919847012345"]
+
+
+broken = Celery("broken-broker", broker="redis://127.0.0.1:1/0")
+broken.conf.broker_transport_options = {"socket_connect_timeout": 1}
+broken.conf.task_publish_retry_policy = {"max_retries": 0}
+
+
+@broken.task(name="aurum.tests.test_queue.nothing")
+def nothing() -> None:
+    """A task on a broker that refuses every connection (nothing listens on port 1)."""
+
+
+@pytest.mark.django_db
+def test_a_refusing_broker_is_left_alone_for_a_while_then_tried_again(monkeypatch, caplog):
+    from aurum import queue
+
+    monkeypatch.setattr(queue, "_broker_down_until", 0.0)
+    path = "aurum.tests.test_queue.nothing"
+
+    def attempt() -> str:
+        caplog.clear()
+        assert queue.publish(path) is False
+        (record,) = [r for r in caplog.records if r.name == "aurum.queue"]
+        return "tried" if record.exc_info else "skipped"
+
+    assert attempt() == "tried"  # refused
+    assert attempt() == "skipped"  # known to be down: no wait on it
+    monkeypatch.setattr(queue, "_broker_down_until", time.monotonic() - 1)  # the while passed
+    assert attempt() == "tried"
