@@ -63,7 +63,7 @@ async def test_a_requests_tasks_are_published_once_its_response_has_gone_out():
     assert rows == ["sent"] and [m["to"] for m in Memory.outbox] == ["+919847012345"]
 
 
-broken = Celery("broken-broker", broker="redis://127.0.0.1:1/0")
+broken = Celery("broken-broker", broker="redis://127.0.0.1:1/0", set_as_current=False)
 broken.conf.broker_transport_options = {"socket_connect_timeout": 1}
 broken.conf.task_publish_retry_policy = {"max_retries": 0}
 
