@@ -271,3 +271,21 @@ def test_what_an_erased_notification_would_have_said_is_not_sent(
     notifications_forget(key="interest", values=["i-1"])  # Arjun deleted his account
     pending.refresh_from_db()
     assert pending.status == Status.GAVE_UP and pending.payload == ""
+
+
+def test_the_sweeper_queues_codes_before_other_deliveries(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False):
+        notice = services.queue(
+            channel="sms", to="+919847012345", template="notification.warning", label="Warning",
+            key="n:1:sms", text="Be kind",
+        )  # fmt: skip
+        code = sms(key="code:9", urgent=True)
+    Delivery.objects.filter(pk=notice.pk).update(
+        next_attempt_at=timezone.now() - timedelta(hours=1)
+    )
+    Delivery.objects.filter(pk=code.pk).update(next_attempt_at=timezone.now())
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.sweep(limit=1) == 1  # one slot: the code takes it, though due later
+
+    assert [m["text"] for m in Memory.outbox] == ["123456 is your Aurum code"]

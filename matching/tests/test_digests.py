@@ -176,3 +176,19 @@ def test_digest_rows_older_than_any_open_period_are_purged():
 
     assert purge_digests.apply().get() == 1
     assert list(Digest.objects.values_list("pk", flat=True)) == [kept.pk]
+
+
+def test_a_member_who_deletes_their_account_is_named_in_no_digest_left(settings):
+    from accounts.privacy import member_erase
+
+    settings.MATCHING_DIGEST_MIN_SCORE = 0
+    bride, groom = make_member(), make_groom()
+    awake(bride)
+    approved_since(groom, 1)
+    assert digests.send(user_id=bride.pk, kind="matches", frequency="daily", period="d1") == "sent"
+    assert Notification.objects.filter(recipient=bride.user, kind="digest_matches").exists()
+
+    member_erase(groom.user)
+
+    assert not Notification.objects.filter(recipient=bride.user, kind="digest_matches").exists()
+    assert Digest.objects.filter(user=bride.user).count() == 1  # her own row stays
