@@ -19,6 +19,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 FAIL_ON_SKIP = os.environ.get("AURUM_FAIL_ON_SKIP") == "1"
+os.environ.setdefault("PGAPPNAME", "aurum-tests")
 # Tests marked `worker` run through a real Celery worker process where one can share the test
 # database and a broker: PostgreSQL and Redis. On the embedded default they run in-process.
 REAL_WORKER = bool(settings.REDIS_URL) and settings.DATABASES["default"]["ENGINE"].endswith(
@@ -50,6 +51,60 @@ def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)"))
         if "redis" in item.keywords and not on_redis:
             item.add_marker(pytest.mark.skip(reason="needs Redis (set REDIS_URL)"))
+
+
+# A test (setup and teardown included) still running after this long has the stacks of every
+# thread printed, and on PostgreSQL what each session of the test database waits on; at
+# pytest-timeout's limit (pyproject.toml) the run ends. A hang then costs CI minutes, not hours,
+# and says where it was.
+HANG_REPORT_SECONDS = float(os.environ.get("AURUM_HANG_REPORT_SECONDS", "150"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: Any, nextitem: Any) -> Iterator[None]:
+    import threading
+
+    timer = threading.Timer(HANG_REPORT_SECONDS, _report_hang, args=(item.nodeid,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _report_hang(nodeid: str) -> None:
+    import faulthandler
+    import sys
+
+    out = sys.__stderr__
+    out.write(f"\n\n=== {nodeid} still running after {HANG_REPORT_SECONDS} s ===\n")
+    out.flush()
+    faulthandler.dump_traceback(file=out, all_threads=True)
+    if not settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        return
+    import psycopg
+    from django.db import connection
+
+    try:
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        params.pop("context", None)
+        with psycopg.connect(**params, connect_timeout=3) as probe:
+            rows = probe.execute(
+                "SELECT pid, application_name, pg_blocking_pids(pid), state, wait_event_type,"
+                " wait_event, now() - xact_start, left(query, 200) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        out.write(
+            "PostgreSQL sessions (pid, program, blocked by, state, wait, in transaction for,"
+            " query):\n"
+        )
+        for row in rows:
+            out.write(f"  {row}\n")
+    except Exception as error:  # a report, never a second failure
+        out.write(f"could not read pg_stat_activity: {error!r}\n")
+    out.flush()
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -487,6 +542,7 @@ def _worker_process(
         "REDIS_URL": settings.REDIS_URL,
         "CELERY_BROKER_URL": broker,
         "SECRET_KEY": settings.SECRET_KEY,
+        "PGAPPNAME": "aurum-test-worker",  # named in a hang report's PostgreSQL sessions
         "SMS_BACKEND": "deliveries.backends.FileOutboxSms",
         "SMS_OUTBOX_DIR": str(folder / "sms"),
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",

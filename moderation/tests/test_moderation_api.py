@@ -271,6 +271,7 @@ async def test_suspension_closes_the_members_socket():
     await database_sync_to_async(suspend)()
 
     assert await ws.receive_output() == {"type": "websocket.close", "code": 4401}
+    await ws.disconnect()  # the consumer finishes its work before the test's loop closes
 
 
 # --- the admin --------------------------------------------------------------------------------
