@@ -304,8 +304,6 @@ MATCHING_RESEND_AFTER_DECLINE_DAYS = int(env("MATCHING_RESEND_AFTER_DECLINE_DAYS
 # A share of compiled statements (0 to 1) also run as plain querysets and compared
 # (aurum.statements); the test suite and CI's fuzz run check every one.
 STATEMENTS_CHECK = float(env("AURUM_STATEMENTS_CHECK", "0"))
-# The feed scores this many of the most recently active members who pass its hard filters.
-MATCHING_FEED_POOL = int(env("MATCHING_FEED_POOL", "5000"))
 # Digests: how often the schedule looks for members due one (also the "immediate" slot), how
 # many matches one names at most, and the feed score a match needs to be named.
 MATCHING_DIGEST_EVERY_SECONDS = int(env("MATCHING_DIGEST_EVERY_SECONDS", "900"))

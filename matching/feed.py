@@ -1,9 +1,8 @@
 """The feed: recommendations, best two-way match first, cached per member.
 
 Hard filters first (the visibility rule, the gender sought, my age range, not ignored, no
-interest between us), then the `match_score` (matching/scoring.py), then recency. The score
-is computed over the `MATCHING_FEED_POOL` most recently active members who pass the hard
-filters, so a feed costs the same on a thousand members and on a million.
+interest between us), then the `match_score` (matching/scoring.py), then recency. Ranked over
+every candidate, exactly; `feed_rows_page` says how a page is found without scoring a million.
 
 Pages are cached (`MATCHING_FEED_TTL` seconds) under two versions: the member's own, changed
 when their profile, preferences, blocks, ignores or interests change, and a global one,
@@ -45,14 +44,6 @@ def _member_version(user_id: object) -> str:
     return f"feed:v:{user_id}"
 
 
-def feed_pool(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
-    """Whom the feed ranks (the hard filters, the most recent `MATCHING_FEED_POOL` of them),
-    unscored; and `viewer`'s profile."""
-    pool, me = feed_candidates(viewer=viewer)
-    recent = pool.order_by("-last_active_at", "-user_id").values("pk")
-    return profile_selectors.profiles_among(recent[: settings.MATCHING_FEED_POOL]), me
-
-
 def feed_candidates(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     """Everyone the feed's hard filters let through for `viewer` (the visibility rule, the
     gender sought, my age range, not ignored, no interest between us); and my profile."""
@@ -69,17 +60,42 @@ def feed_candidates(*, viewer: User) -> tuple[QuerySet[Profile], Profile]:
     return candidates(viewer=viewer, gender=OPPOSITE[me.gender], where=hard), me
 
 
+# How far short of a perfect 100 a page's search reaches, in turn, until the page is full:
+# each budget admits only candidates meeting every criterion heavier than it (scoring.within),
+# so most pages are found among a few thousand candidates read through the search index; the
+# last admits everyone. Each step widens the condition where a weight is crossed.
+BUDGETS = (0, 3, 5, 9, 100)
+
+
 def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage:
-    """One page of recommendations, uncached: scored and ranked over the pool, then widened
-    to cards (with each row's reasons) for just that page, in one statement."""
-    pool, me = feed_pool(viewer=viewer)
+    """One page of recommendations, exact over every candidate: rows scoring at least
+    `100 - budget` are all inside that budget's condition, so when it holds a full page after
+    the cursor, no candidate outside it could be on the page. Then widened to cards (with
+    each row's reasons) for just that page, in the same statement."""
+    pool, me = feed_candidates(viewer=viewer)
     scored = scoring.annotations(me)
-    return FEED_KEYSET.page(
-        pool.annotate(match_score=scored["match_score"]),
-        cursor=cursor,
-        size=size,
-        fetch=lambda keys: policy.card_values(keys.annotate(**scored), *scored),
-    )
+    shortfalls = scoring.criteria(me)
+    after, reverse = FEED_KEYSET.decode(cursor) if cursor else (None, False)
+    least = 0 if after is None else max(0, 100 - after[0])
+    # A previous page holds rows scoring at least the cursor's: its budget is always enough.
+    budgets = [least] if reverse else sorted({least, *(b for b in BUDGETS if b > least)})
+    for budget in budgets:
+        rows = pool.filter(scoring.within(shortfalls, budget))
+        rows = rows.annotate(match_score=scored["match_score"])
+        if budget < 100:
+            rows = rows.filter(match_score__gte=100 - budget)
+        found = list(
+            FEED_KEYSET.page_rows(
+                rows,
+                after=after,
+                reverse=reverse,
+                size=size,
+                fetch=lambda keys: policy.card_values(keys.annotate(**scored), *scored),
+            )
+        )
+        if len(found) > size:
+            break
+    return FEED_KEYSET.page_of(found, size=size, reverse=reverse, cursor=cursor)
 
 
 def feed_page(*, viewer: User, cursor: str | None, size: int) -> dict[str, Any]:

@@ -189,6 +189,39 @@ def annotations(me: Profile) -> dict[str, Combinable]:
     return {"match_score": ExpressionWrapper(total, output_field=IntegerField()), **flags}
 
 
+@dataclass(frozen=True)
+class Criterion:
+    """A criterion that a candidate may fail, costing `weight` points: each that I asked,
+    and each of theirs (their own preferences decide). `earns` is the condition under which
+    the candidate gets its points."""
+
+    weight: int
+    earns: Q
+
+
+def criteria(me: Profile) -> list[Criterion]:
+    """Every way a candidate can fall short of 100 against `me`, heaviest first; a score is
+    100 minus the weights of the criteria a candidate fails."""
+    prefs = section_or_none(me, "preferences")
+    found = [Criterion(WEIGHTS[s.name], s.met) for s in mine(prefs) if s.met is not None]  # type: ignore[arg-type]
+    found += [
+        Criterion(WEIGHTS[s.name], s.met if s.open is None else s.met | s.open)  # type: ignore[operator]
+        for s in theirs(me)
+    ]
+    return sorted(found, key=lambda c: -c.weight)
+
+
+def within(found: list[Criterion], budget: int) -> Q:
+    """A condition every candidate scoring at least `100 - budget` meets: failing any
+    criterion heavier than `budget` costs more than that. PostgreSQL reads the candidates it
+    admits through the search index, which is what makes a feed of a million fast."""
+    condition = Q()
+    for criterion in found:
+        if criterion.weight > budget:
+            condition &= criterion.earns
+    return condition
+
+
 def reasons(row: dict[str, Any]) -> dict[str, list[str]]:
     """From a row carrying the `annotations` flags."""
     return {

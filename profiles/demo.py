@@ -119,6 +119,7 @@ def make_member(
     new_code: Callable[[random.Random], str],
     today: date,
     gender: str | None = None,
+    realistic: bool = False,
 ) -> Member:
     rng = random.Random(seed * 10_000_000 + index)
     gender = gender or rng.choice(["female", "male"])
@@ -175,23 +176,83 @@ def make_member(
         last_active_at=active,
     )
     low, high = (age, age + 7) if gender == "female" else (max(18, age - 7), age)
+    career = Career(
+        profile=profile,
+        occupation=occupation,
+        annual_income_inr=int(income * rng.uniform(0.6, 1.6)) if income else None,
+    )
+    preferences = PartnerPreferences(
+        profile=profile,
+        age_min=low,
+        age_max=high,
+        religions=[religion] if rng.random() < 0.85 else [],
+        castes=[caste] if rng.random() < 0.3 else [],
+    )
+    if realistic:
+        # Drawn after everything else: the same person as in the loose mode, choosier.
+        preferences = realistic_preferences(rng, profile, level, career.annual_income_inr)
+        preferences.age_min, preferences.age_max = low, high
     return Member(
         user=user,
         profile=profile,
         education=Education(profile=profile, level=level),
-        career=Career(
-            profile=profile,
-            occupation=occupation,
-            annual_income_inr=int(income * rng.uniform(0.6, 1.6)) if income else None,
-        ),
+        career=career,
         family=Family(profile=profile, family_type=rng.choice(["nuclear", "joint"])),
-        preferences=PartnerPreferences(
-            profile=profile,
-            age_min=low,
-            age_max=high,
-            religions=[religion] if rng.random() < 0.85 else [],
-            castes=[caste] if rng.random() < 0.3 else [],
+        preferences=preferences,
+    )
+
+
+LEVELS = [level for level, _ in EDUCATION]
+
+
+def realistic_preferences(
+    rng: random.Random, profile: Profile, level: str, income: int | None
+) -> PartnerPreferences:
+    """Preferences as members fill them in: narrow, and drawn from the member's own religion,
+    caste, district and education. Most ask for their own religion and caste, their marital
+    status, Malayalam, their district and the two beside it, education near their own and a
+    height bound; most brides name an income floor."""
+    bride = profile.gender == "female"
+    religion, caste, district = profile.religion, profile.caste, profile.district
+    roll = rng.random()
+    if roll < 0.7:
+        castes = [caste]
+    elif roll < 0.85 and caste and caste.startswith("nair"):
+        castes = [c for c, _ in CASTES[religion] if c.startswith("nair")]
+    else:
+        castes = []
+    where = KERALA.index(district) if district in KERALA else 0
+    nearby = [KERALA[i] for i in (where - 1, where, where + 1) if 0 <= i < len(KERALA)]
+    if len(nearby) < 3:  # the first or last district: the next two inward
+        nearby = KERALA[:3] if where == 0 else KERALA[-3:]
+    step = LEVELS.index(level)
+    levels = LEVELS[max(0, step - 1) : step + 2] if step else LEVELS[:3]
+    height = profile.height_cm or 160
+    married_before = profile.marital_status != "never_married"
+    return PartnerPreferences(
+        profile=profile,
+        age_min=18,
+        age_max=18,
+        religions=[religion] if rng.random() < 0.95 else [],
+        castes=castes,
+        marital_statuses=(
+            ["divorced", "widowed", "awaiting_divorce"]
+            if married_before and rng.random() < 0.6
+            else []
+            if married_before
+            else ["never_married"]
         ),
+        mother_tongues=["malayalam"] if rng.random() < 0.9 else [],
+        districts=nearby if rng.random() < 0.8 else [],
+        education_levels=levels if rng.random() < 0.7 else [],
+        height_min_cm=height + rng.randint(2, 8) if bride else None,
+        height_max_cm=None if bride else max(height - rng.randint(0, 4), 140),
+        income_min_inr=(
+            max(rng.choice([300_000, 500_000]), (income or 0) // 200_000 * 100_000)
+            if bride and rng.random() < 0.7
+            else None
+        ),
+        diet="vegetarian" if profile.diet == "vegetarian" and rng.random() < 0.5 else None,
     )
 
 
@@ -213,8 +274,10 @@ def seed_members(
     password_hash: str,
     batch_size: int = 2000,
     progress: Callable[[int, int], None] | None = None,
+    realistic: bool = False,
 ) -> int:
-    """Make members 0..count-1 of `seed` that do not exist yet. Returns how many were made."""
+    """Make members 0..count-1 of `seed` that do not exist yet (with `realistic_preferences`
+    when asked). Returns how many were made."""
     existing = User.objects.filter(email__endswith=f".s{seed}@demo.aurum.test").count()
     if existing >= count:
         return 0
@@ -224,7 +287,10 @@ def seed_members(
     made = 0
     for start in range(existing, count, batch_size):
         stop = min(count, start + batch_size)
-        members = [make_member(seed, i, password_hash, new_code, today) for i in range(start, stop)]
+        members = [
+            make_member(seed, i, password_hash, new_code, today, realistic=realistic)
+            for i in range(start, stop)
+        ]
         with transaction.atomic():
             for name in ("user", "profile", "education", "career", "family", "preferences"):
                 _insert([getattr(m, name) for m in members])
@@ -267,6 +333,21 @@ def _insert(rows: list[Any]) -> None:
                     value = Jsonb(value)
                 values.append(value)
             copy.write_row(values)
+
+
+def analyze() -> None:
+    """Fresh planner statistics for the tables just filled: without them (PostgreSQL here runs
+    no autovacuum) the feed's plan became a sequential scan. VACUUM also marks the pages
+    all-visible, so the search indexes answer without reading the table."""
+    tables = [
+        model._meta.db_table
+        for model in (User, Profile, Education, Career, Family, PartnerPreferences)
+    ]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        else:
+            cursor.execute("ANALYZE")
 
 
 def progress_bar(out: TextIO = sys.stderr) -> Callable[[int, int], None]:

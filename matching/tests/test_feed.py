@@ -9,10 +9,11 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.privacy import member_erase
 from accounts.services import user_set_active
-from matching import scoring
+from matching import feed, scoring
 from matching.models import Ignore, Interest
 from moderation.models import Block
 from moderation.services import block_create, block_delete
+from profiles.demo import seed_members
 from profiles.models import PartnerPreferences, Profile
 from profiles.tests.factories import make_groom, make_member
 
@@ -281,15 +282,48 @@ def test_garbage_cursor_is_400(client_for, groom):
     assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
 
 
-def test_pool_keeps_the_most_recently_active(client_for, groom, settings):
-    settings.MATCHING_FEED_POOL = 2
-    recent = [make_member(date_of_birth=born(25)) for _ in range(2)]
-    stale = make_member(date_of_birth=born(25), district="ernakulam")
-    Profile.objects.filter(pk=stale.pk).update(last_active_at=timezone.now() - timedelta(days=90))
+def test_an_idle_best_match_still_leads(client_for, groom):
+    recent = [make_member(date_of_birth=born(25)) for _ in range(3)]
+    idle = make_member(date_of_birth=born(25), district="ernakulam")  # his district: he asked
+    Profile.objects.filter(pk=idle.pk).update(last_active_at=timezone.now() - timedelta(days=400))
 
-    found = {c["id"] for c in cards(client_for(groom.user).get(FEED))}
+    found = [c["id"] for c in cards(client_for(groom.user).get(FEED))]
 
-    assert found == {str(p.pk) for p in recent}
+    assert found[0] == str(idle.pk) and set(found[1:]) == {str(p.pk) for p in recent}
+
+
+def _ranked_by_scoring_everyone(viewer: User) -> list[Any]:
+    """The feed's order computed the plain way: every candidate scored, then sorted."""
+    pool, me = feed.feed_candidates(viewer=viewer)
+    ranked = pool.annotate(match_score=scoring.annotations(me)["match_score"])
+    return list(ranked.order_by(*feed.FEED_KEYSET.fields).values_list("pk", flat=True))
+
+
+def test_every_page_is_the_exhaustive_ranking_forward_and_back():
+    # Choosy members, as seed_demo's realistic mode makes them: most candidates fall short of
+    # 100 in different ways, so pages are found at every budget, down to the last.
+    seed_members(count=240, seed=3, password_hash="!", realistic=True)
+    viewers = list(User.objects.filter(email__endswith=".s3@demo.aurum.test").order_by("email"))
+    budgets_used: set[int] = set()
+    for viewer in viewers[:12]:
+        truth = _ranked_by_scoring_everyone(viewer)
+        forward, cursors, cursor = [], [], None
+        while True:
+            page = feed.feed_rows_page(viewer=viewer, cursor=cursor, size=7)
+            forward += [row["user_id"] for row in page.rows]
+            budgets_used |= {100 - row["match_score"] for row in page.rows}
+            cursors.append(page.previous)
+            if page.next is None:
+                break
+            cursor = page.next
+        assert forward == truth
+        back: list[Any] = []
+        for previous in reversed(cursors[1:]):
+            back = [row["user_id"] for row in feed.feed_rows_page(
+                viewer=viewer, cursor=previous, size=7
+            ).rows] + back  # fmt: skip
+        assert back == truth[: len(back)] and len(back) >= len(truth) - 7
+    assert max(budgets_used) > max(b for b in feed.BUDGETS if b < 100)  # the last budget ran
 
 
 def test_a_candidate_without_preferences_is_open_to_everyone(client_for, groom):

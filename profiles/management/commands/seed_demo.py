@@ -3,6 +3,10 @@
     manage.py seed_demo                       # staff + named members (what `make run` loads)
     manage.py seed_demo --profiles 1000000    # and a million members, in bulk
     manage.py seed_demo --profiles 200 --seed 7
+    manage.py seed_demo --profiles 1000000 --preferences realistic   # choosy, as members are
+
+After generating members it refreshes the planner's statistics (VACUUM ANALYZE on
+PostgreSQL, whose plans for search and the feed depend on them; ANALYZE on SQLite).
 
 Idempotent: a second run adds only what is missing. Refused with AURUM_ENV=prod.
 """
@@ -17,7 +21,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts import services
 from accounts.models import Role, User
-from profiles.demo import give_profile, progress_bar, seed_members
+from profiles.demo import analyze, give_profile, progress_bar, seed_members
 from profiles.models import Profile
 
 DEMO_PASSWORD = "kerala-demo-2026"  # noqa: S105 - a published demo credential, refused in prod
@@ -64,6 +68,13 @@ class Command(BaseCommand):
             "--seed", type=int, default=42, help="0-99; the same seed, the same people"
         )
         parser.add_argument("--batch-size", type=int, default=2000)
+        parser.add_argument(
+            "--preferences",
+            choices=["loose", "realistic"],
+            default="loose",
+            help="loose: most members open to most; realistic: own religion, caste, district "
+            "and education, a height bound, an income floor for brides",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PROD:
@@ -79,7 +90,10 @@ class Command(BaseCommand):
                 password_hash=make_password(DEMO_PASSWORD),
                 batch_size=options["batch_size"],
                 progress=progress_bar(self.stderr._out),
+                realistic=options["preferences"] == "realistic",
             )
+        if made:
+            analyze()
         self.stdout.write(
             f"Demo data: {created} named accounts and {made} generated members created "
             f"({Profile.objects.count()} profiles in all)."
