@@ -4,7 +4,7 @@ import re
 import uuid
 from datetime import date, timedelta
 
-from django.db.models import Count, Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -44,18 +44,32 @@ PROFILE_CODE_RE = re.compile(
 )
 
 
-def user_by_public_id(*, value: str) -> User | None:
-    """A member by UUID or profile code, the two public ids the API allows; None for
+def public_id_value(*, value: str) -> uuid.UUID | str | None:
+    """A public id as the API allows it: a UUID, or a profile code (upper case); None for
     anything else, which is never sent to the database."""
     text = str(value).strip()
     try:
-        return User.objects.filter(pk=uuid.UUID(text)).first()
+        return uuid.UUID(text)
     except ValueError:
         pass
     code = text.upper()
-    if not PROFILE_CODE_RE.match(code):
+    return code if PROFILE_CODE_RE.match(code) else None
+
+
+def public_id_condition(*, value: str, prefix: str = "") -> Q | None:
+    """The rows naming that member (through `prefix`, e.g. "user__", from another table)."""
+    found = public_id_value(value=value)
+    if found is None:
         return None
-    return User.objects.filter(profile_code=code).first()
+    if isinstance(found, uuid.UUID):
+        return Q(**{f"{prefix}pk": found})
+    return Q(**{f"{prefix}profile_code": found})
+
+
+def user_by_public_id(*, value: str) -> User | None:
+    """A member by UUID or profile code; None for anything else."""
+    named = public_id_condition(value=value)
+    return User.objects.filter(named).first() if named is not None else None
 
 
 def confirmed_totp_device(*, user: User) -> TOTPDevice | None:

@@ -165,6 +165,11 @@ if DATABASE_URL:
         # by the request handed it: one round trip a checkout; bench/faults.py counted a 500
         # per worker without it.
         _db["CONN_HEALTH_CHECKS"] = True
+        # No JIT: it compiled the dashboard's interest count (107 functions, ~61 ms) for a
+        # query that runs in a millisecond. Short OLTP statements never win it back.
+        _db["OPTIONS"]["options"] = " ".join(
+            filter(None, [_db["OPTIONS"].get("options"), "-c jit=off"])
+        )
     DATABASES = {"default": _db}
 else:
     DATABASES = {

@@ -19,6 +19,7 @@ from policy.cards import (
     photos_for_cards,
     photos_from_rows,
     profile_for_viewer,
+    profile_seen,
     with_photo,
 )
 from policy.contact import can_see_contact, can_see_photos, photos_open_to
@@ -49,6 +50,7 @@ __all__ = [
     "photos_from_rows",
     "photos_open_to",
     "profile_for_viewer",
+    "profile_seen",
     "visible_pairs",
     "visible_profiles",
     "with_photo",

@@ -5,17 +5,18 @@ the profile's completion (media's photo counts for it)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Exists, Expression, OuterRef, QuerySet
 
+from accounts import selectors as user_selectors
 from accounts.models import User
-from accounts.selectors import user_by_public_id
 from aurum.permissions import has_staff_powers
 from chat import selectors as chat_selectors
 from media import selectors as media_selectors
 from media.models import Photo, PhotoStatus
-from policy.contact import can_see_photos, photos_open_to
+from policy.contact import _granted, can_see_photos, photos_open_to
 from policy.visibility import self_or_staff, visible_profiles
 from profiles import selectors as profile_selectors
 from profiles.models import Profile
@@ -49,20 +50,50 @@ def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
 
 def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
     """The profile named by UUID or profile code, or None when it does not exist *or* the
-    viewer may not see it (the API answers both with 404)."""
-    owner = user_by_public_id(value=public_id)
-    if owner is None:
+    viewer may not see it (the API answers both with 404). One query, sections included."""
+    named = user_selectors.public_id_condition(value=public_id, prefix="user__")
+    if named is None:
         return None
-    if self_or_staff(viewer, owner):
+    own = user_selectors.public_id_value(value=public_id) in (viewer.pk, viewer.profile_code)
+    if own or has_staff_powers(viewer):
         candidates = Profile.objects.all()
     else:
         candidates = visible_profiles(viewer=viewer)
     return (
-        candidates.select_related(*WITH_SECTIONS)
+        candidates.select_related("user", *WITH_SECTIONS)
         .annotate(hides_last_seen=hides_last_seen())
-        .filter(user=owner)
+        .filter(named)
         .first()
     )
+
+
+@dataclass(frozen=True)
+class ProfileSeen:
+    """A profile `viewer` may see, with what the photo and contact rules allow of it, each
+    rule asked once (the visibility rule already was, by `profile_for_viewer`)."""
+
+    profile: Profile
+    photo: dict[str, str] | None
+    contact: bool
+
+
+def profile_seen(*, viewer: User, public_id: str) -> ProfileSeen | None:
+    """`profile_for_viewer`, its first photo under the photo rule and whether its contact
+    details show: at most three queries (the profile, the viewer's accepted interest with
+    its owner, the photo)."""
+    profile = profile_for_viewer(viewer=viewer, public_id=public_id)
+    if profile is None:
+        return None
+    staff = has_staff_powers(viewer)
+    if staff or profile.pk == viewer.pk:
+        granted = True
+    else:
+        granted = profile.pk in _granted(viewer, [profile.pk])
+    photos_open = granted or profile.photo_visibility != "accepted_interests"
+    allowed = {profile.pk} if photos_open else set()
+    pending_too = allowed if staff or profile.pk == viewer.pk else set()
+    photo = dict(media_selectors.first_photo_urls(allowed, pending_too=pending_too)).get(profile.pk)
+    return ProfileSeen(profile=profile, photo=photo, contact=granted)
 
 
 def photos_for_cards(

@@ -319,6 +319,8 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
 
     @extend_schema_field(PhotoOut(allow_null=True))
     def get_photo(self, profile: Profile) -> dict[str, str] | None:
+        if "photo" in self.context:  # decided with the profile (policy.profile_seen)
+            return self.context["photo"]
         return policy.photo_for(viewer=self.context["viewer"], profile=profile)
 
     @extend_schema_field(EducationOut(allow_null=True))
@@ -340,7 +342,10 @@ class ProfileOut(LastActiveMixin, serializers.Serializer):
     @extend_schema_field(ContactOut(allow_null=True))
     def get_contact(self, profile: Profile) -> dict[str, Any] | None:
         viewer = self.context["viewer"]
-        if not policy.can_see_contact(viewer=viewer, owner=profile.user):
+        shown = self.context.get("contact")  # decided with the profile (policy.profile_seen)
+        if shown is None:
+            shown = policy.can_see_contact(viewer=viewer, owner=profile.user)
+        if not shown:
             return None
         return {
             "phone": profile.user.phone,

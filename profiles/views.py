@@ -46,12 +46,14 @@ class ProfileDetailView(APIView):
         responses={200: serializers.ProfileOut, 404: OpenApiResponse(description="Not visible")},
     )
     def get(self, request: Request, public_id: str) -> Response:
-        profile = policy.profile_for_viewer(viewer=request.user, public_id=public_id)
-        if profile is None:
+        seen = policy.profile_seen(viewer=request.user, public_id=public_id)
+        if seen is None:
             raise NotFound()
+        profile = seen.profile
         if profile.pk != request.user.pk and not has_staff_powers(request.user):
             profile_viewed.send(sender=Profile, viewer=request.user, profile=profile)
-        return Response(serializers.ProfileOut(profile, context={"viewer": request.user}).data)
+        context = {"viewer": request.user, "photo": seen.photo, "contact": seen.contact}
+        return Response(serializers.ProfileOut(profile, context=context).data)
 
 
 class ChoicesView(APIView):

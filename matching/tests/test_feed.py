@@ -254,6 +254,26 @@ def test_other_members_editing_does_not_flush_my_feed(
         client.get(FEED)
 
 
+def test_a_newly_approved_member_shows_in_cached_feeds_when_their_time_is_up(
+    client_for, groom, settings
+):
+    import time
+
+    from accounts.tests.factories import make_moderator
+    from onboarding.services import verification_decide
+
+    assert settings.MATCHING_FEED_TTL <= 300  # the promise: within 5 minutes
+    settings.MATCHING_FEED_TTL = 1
+    client = client_for(groom.user)
+    newcomer = make_member(approved=False, date_of_birth=born(25), district="ernakulam")
+    assert str(newcomer.pk) not in {c["id"] for c in cards(client.get(FEED))}  # cached now
+
+    verification_decide(reviewer=make_moderator(), member=newcomer.user, approved=True)
+    time.sleep(1.1)
+
+    assert cards(client.get(FEED))[0]["id"] == str(newcomer.pk)  # his district: ranked first
+
+
 def test_feed_without_gender_is_409_and_dashboard_shows_none(client_for):
     member = make_member(gender=None)
 

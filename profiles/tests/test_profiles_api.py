@@ -344,15 +344,32 @@ def test_login_records_last_activity(api):
     assert bride.last_active_at > timezone.now() - timedelta(minutes=1)
 
 
-def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_queries):
-    bride, groom = make_member(), make_groom()
+@pytest.mark.parametrize("photos", ["all_members", "accepted_interests"])
+def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_queries, photos):
+    from matching import services as matching
+
+    bride, groom = make_member(photo_visibility=photos), make_groom()
+    matching.interest_accept(
+        user=bride.user, interest=matching.interest_send(sender=groom.user, receiver=bride.user)
+    )
     client = client_for(groom.user)
 
-    # token user, the public id, the visible profile with its sections, the contact rule's
-    # visibility check and its accepted-interest grant, the photo rule's visibility check,
-    # the primary photo, and matching's record of the visit
-    with django_assert_num_queries(8):
-        client.get(detail(bride.user_id))
+    # token user; the visible profile with its sections (the visibility rule, once); the
+    # accepted interest that opens contact details and kept photos (once, for both); the
+    # primary photo; matching's record of the visit
+    with django_assert_num_queries(5):
+        body = client.get(detail(bride.user_id)).json()
+    assert body["contact"]["email"] == bride.user.email
+
+
+def test_profile_detail_by_profile_code_and_of_oneself(client_for, django_assert_num_queries):
+    bride = make_member(is_hidden=True)  # hidden: only she (and staff) may open it
+    client = client_for(bride.user)
+
+    with django_assert_num_queries(3):  # token user, the profile, the photo
+        body = client.get(detail(bride.user.profile_code.lower())).json()
+    assert body["id"] == str(bride.pk) and body["contact"]["email"] == bride.user.email
+    assert client_for(make_groom().user).get(detail(bride.user.profile_code)).status_code == 404
 
 
 def test_dashboard_counts_unread_notifications(client_for):
