@@ -12,7 +12,7 @@ PORT ?= 8000
 # one over REQUEST_MAX_BODY_BYTES (aurum.bodylimit); HTTP requests are logged by the app.
 SERVE_FLAGS := --no-proxy-headers --no-access-log --no-server-header --ws-per-message-deflate false --timeout-graceful-shutdown 20
 
-.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-chat bench-chat-chaos bench-faults bench-load bench-queue bench-queue-chaos bench-otp clean
+.PHONY: run test install migrate lint format schema check ci bench-auth bench-search bench-feed bench-reads bench-chat bench-chat-chaos bench-faults bench-load bench-queue bench-queue-chaos bench-otp clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,12 @@ bench-auth: install
 
 bench-search: install
 	$(PY) bench/search.py
+
+bench-feed: install
+	$(PY) bench/feed.py
+
+bench-reads: install
+	$(PY) bench/reads.py
 
 bench-chat: install
 	$(PY) bench/chat.py

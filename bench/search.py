@@ -1,21 +1,21 @@
-"""Search and feed at a million profiles, against their floors, in one run.
+"""Search at a million profiles, against its floors, in one run (the feed has bench/feed.py).
 
     .venv/bin/python bench/search.py [--profiles 1000000] [--rounds 200]
 
-Needs PostgreSQL and Redis (the production setup): DATABASE_URL defaults to the `aurum_bench`
-database on 127.0.0.1 (created if missing), REDIS_URL to Redis database 14. The members are
-made by `seed_demo` and reused by later runs (a million take about 8 minutes once).
+Needs PostgreSQL and Redis (the production setup): DATABASE_URL defaults to bench/feed.py's
+`aurum_bench_feed` database on 127.0.0.1 (created if missing), REDIS_URL to Redis database 14.
+The members are made by `seed_demo --preferences realistic` and reused by later runs (a
+million take 8-19 minutes once, with VACUUM ANALYZE; the preferences do not change who the
+members are, so search sees the same people either way).
 
-Starts the app under uvicorn (one worker) and asks, one request at a time, in two groups
-(search, then feed), each case of a group interleaved with the others in a new order every
-round so all meet the same machine conditions, each group against its own floors:
+Starts the app under uvicorn (one worker) and asks, one request at a time, each case
+interleaved with the others in a new order every round so all meet the same machine
+conditions:
   floor  framework: GET auth/me, a trivial authenticated DRF endpoint (JWT, one query, JSON)
-  floor  SQL: the exact statement each endpoint's page runs, raw through psycopg
+  floor  SQL: the exact statement the page runs, raw through psycopg
   search: a groom seeking a bride of 24-30, Hindu Nair or Ezhava, Ernakulam or Thrissur,
           height >= 155: page 1 and page 50 (reached by following `next`)
-  feed:   uncached (the member's cache version bumped before each request) and cached
-Targets: search p50 <= 1.5 x (framework + SQL); page 50 <= 1.2 x page 1; feed uncached
-<= 3 x (framework + its SQL); feed cached <= 1.2 x framework.
+Targets: search p50 <= 1.5 x (framework + SQL); page 50 <= 1.2 x page 1.
 """
 
 from __future__ import annotations
@@ -47,14 +47,11 @@ SEED = 42  # seed_demo's default, so `make run`-style data is reused
 def prepare(profiles: int) -> tuple[object, str]:
     """The members (seeded once), and the groom who searches, with a token."""
     from django.core.management import call_command
-    from django.db import connection
 
     from accounts.services import tokens_issue
     from profiles.models import PartnerPreferences, Profile
 
-    call_command("seed_demo", profiles=profiles, seed=SEED, verbosity=0)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+    call_command("seed_demo", profiles=profiles, seed=SEED, preferences="realistic", verbosity=0)
     groom = (
         Profile.objects.filter(
             gender="male", religion="hindu", user__email__endswith=f".s{SEED}@demo.aurum.test"
@@ -87,12 +84,12 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
-    url, env = postgres_setup("search.py", "aurum_bench")
+    url, env = postgres_setup("search.py", "aurum_bench_feed")
 
     import psycopg
     from django.http import QueryDict
 
-    from matching import feed, search
+    from matching import search
     from matching.serializers import SearchQuery, query_data
 
     started = time.perf_counter()
@@ -102,7 +99,6 @@ def main() -> None:
     query = SearchQuery(data=query_data(params, SearchQuery.LIST_FIELDS))
     query.is_valid(raise_exception=True)
     search_sql = page_sql(lambda: search.search_page(viewer=groom, filters=query.validated_data))
-    feed_sql = page_sql(lambda: feed.feed_rows_page(viewer=groom, cursor=None, size=20))
     # Planned on every execution, as Django runs it (psycopg would otherwise prepare a
     # statement run five times, and the floor would measure prepared against unprepared).
     raw = psycopg.connect(url, autocommit=True, prepare_threshold=None)
@@ -136,60 +132,35 @@ def main() -> None:
             page, number = get(last_path), number + 1
         page_50 = last_path if number > 1 else first
 
-        def uncached_feed() -> None:
-            feed.invalidate_member(groom.pk)  # outside a transaction: at once
-            get("/api/v1/matching/feed")
-
-        # Two groups, each measured on its own against its own floors: the feed's 300 ms
-        # statements would otherwise leave the caches cold for whichever case follows them.
-        # Within a group the order changes every round.
-        me = http_get("/api/v1/auth/me")
-        groups: dict[str, dict[str, Callable[[], object]]] = {
-            "search": {
-                "floor  framework (GET auth/me)": me,
-                "floor  search SQL (psycopg)": sql(search_sql),
-                "search page 1": http_get(first),
-                f"search page {number}": http_get(page_50),
-            },
-            "feed": {
-                "floor  framework (GET auth/me) ": me,
-                "floor  feed SQL (psycopg)": sql(feed_sql),
-                "feed   uncached": uncached_feed,
-                "feed   cached": http_get("/api/v1/matching/feed"),
-            },
+        cases: dict[str, Callable[[], object]] = {
+            "floor  framework (GET auth/me)": http_get("/api/v1/auth/me"),
+            "floor  search SQL (psycopg)": sql(search_sql),
+            "search page 1": http_get(first),
+            f"search page {number}": http_get(page_50),
         }
-        timings: dict[str, list[float]] = {}
+        for case in cases.values():
+            for _ in range(5):
+                case()  # warm-up
+        timings: dict[str, list[float]] = {name: [] for name in cases}
         order = random.Random(SEED)
-        for cases in groups.values():
-            for case in cases.values():
-                for _ in range(5):
-                    case()  # warm-up
-            timings.update({name: [] for name in cases})
-            for _ in range(args.rounds):
-                names = list(cases)
-                order.shuffle(names)
-                for name in names:
-                    start = time.perf_counter()
-                    cases[name]()
-                    timings[name].append((time.perf_counter() - start) * 1000)
+        for _ in range(args.rounds):
+            names = list(cases)
+            order.shuffle(names)
+            for name in names:
+                start = time.perf_counter()
+                cases[name]()
+                timings[name].append((time.perf_counter() - start) * 1000)
 
     p50 = {name: statistics.median(values) for name, values in timings.items()}
-    search_names, feed_names = list(groups["search"]), list(groups["feed"])
     print(f"machine: {machine()}; PostgreSQL + Redis; uvicorn, 1 worker; one client")
     print(f"members: {args.profiles:,}; {args.rounds} rounds; typical search: {TYPICAL}")
     print(f"  the typical search has at least {number * 20} matches (page {number} reached)")
-    for names in (search_names, feed_names):
-        for name in names:
-            print(
-                f"{name:34s} p50 {p50[name]:7.2f} ms   p95 {percentile(timings[name], 95):7.2f} ms"
-            )
-    framework, search_floor, page_1, page_n = (p50[name] for name in search_names)
-    feed_framework, feed_floor, uncached, cached = (p50[name] for name in feed_names)
+    for name in cases:
+        print(f"{name:34s} p50 {p50[name]:7.2f} ms   p95 {percentile(timings[name], 95):7.2f} ms")
+    framework, search_floor, page_1, page_n = (p50[name] for name in cases)
     checks = [
         ("search p50 / (framework + SQL)", page_1 / (framework + search_floor), 1.5),
         (f"page {number} p50 / page 1 p50", page_n / page_1, 1.2),
-        ("feed uncached / (framework + SQL)", uncached / (feed_framework + feed_floor), 3.0),
-        ("feed cached / framework", cached / feed_framework, 1.2),
     ]
     failed = False
     for label, ratio, target in checks:

@@ -5,7 +5,7 @@
 Runs the typical search of bench/search.py (page 1) the way the view does, phase by phase, and
 prints the median of each: validating the query parameters, finding the page (Python, and the
 time inside the database driver), and building the cards (Python and database). Needs the
-members bench/search.py seeded (the `aurum_bench` database).
+members bench/search.py seeded (the `aurum_bench_feed` database).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--profiles", type=int, default=1_000_000)
     args = parser.parse_args()
-    os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench")
+    os.environ.setdefault("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/aurum_bench_feed")
     os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/14")
     setup_django({"AURUM_ENV": "dev", "DEBUG": "0", "LOG_LEVEL": "WARNING"})
 

@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 from rest_framework import serializers
 
-from aurum.serializers import StrictSerializer
+from aurum.serializers import QuerySerializer, StrictSerializer
 from chat.models import MAX_BODY, MAX_CLIENT_ID, CallMedia
 from chat.shapes import MESSAGE
 
@@ -145,9 +145,7 @@ class FrameTypingIn(StrictSerializer):
     conversation_id = serializers.UUIDField()
 
 
-class MessagesQuery(StrictSerializer):
-    json_input = False  # query parameters: strings
-
+class MessagesQuery(QuerySerializer):
     after = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
     before = serializers.IntegerField(required=False, min_value=0, max_value=2**62)
     limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)

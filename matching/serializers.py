@@ -6,7 +6,7 @@ from django.http import QueryDict
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from aurum.serializers import StrictSerializer, choice_list
+from aurum.serializers import QuerySerializer, StrictSerializer, choice_list
 from matching.models import Interest, InterestStatus
 from matching.search import LIST_COLUMNS, ORDERINGS
 from profiles.choices import (
@@ -83,9 +83,7 @@ def _bound(low: int, high: int) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=low, max_value=high, required=False)
 
 
-class PageQuery(StrictSerializer):
-    json_input = False  # query parameters: strings
-
+class PageQuery(QuerySerializer):
     cursor = serializers.CharField(required=False, max_length=1000)
     page_size = serializers.IntegerField(min_value=1, max_value=50, required=False, default=20)
 

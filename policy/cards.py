@@ -40,12 +40,13 @@ def last_seen_hidden_among(*, viewer: User, owner_ids: list[Any]) -> set[Any]:
 
 
 def card_values(profiles: QuerySet[Profile], *extra: str) -> QuerySet[Any]:
-    """The card's columns, whether the owner hides their last seen (`hides_last_seen`), and
-    `extra` annotations, as dicts: no model instances to build, which is most of a page's
-    cost in Python."""
-    return profiles.annotate(hides_last_seen=hides_last_seen()).values(
-        *CARD_COLUMNS, "hides_last_seen", *extra
-    )
+    """The card's columns, whether the owner hides their last seen (`hides_last_seen`) and
+    has an approved photo (`has_photo`), and `extra` annotations, as dicts: no model
+    instances to build, which is most of a page's cost in Python."""
+    return profiles.annotate(
+        hides_last_seen=hides_last_seen(),
+        has_photo=Exists(media_selectors.approved_photos(OuterRef("pk"))),
+    ).values(*CARD_COLUMNS, "hides_last_seen", "has_photo", *extra)
 
 
 def profile_for_viewer(*, viewer: User, public_id: str) -> Profile | None:
@@ -110,8 +111,17 @@ def photos_for_cards(
 
 def photos_from_rows(*, viewer: User, rows: list[dict[str, Any]]) -> dict[object, Any]:
     """Each `card_values` row's photo under the photo rule: the rows came from the visibility
-    rule, so only the owners' photo settings are asked."""
-    return photos_for_cards(viewer=viewer, profiles=[CardRow(row) for row in rows], visible=True)
+    rule, so only the owners' photo settings are asked, and only of owners with an approved
+    photo (no query at all for a page without one). Staff and the viewer's own card count
+    pending photos too, so theirs are always asked. A row cached before `has_photo` existed
+    counts as having one."""
+    staff = has_staff_powers(viewer)
+    with_photo = [
+        CardRow(row)
+        for row in rows
+        if staff or row["user_id"] == viewer.pk or row.get("has_photo", True)
+    ]
+    return photos_for_cards(viewer=viewer, profiles=with_photo, visible=True)
 
 
 def photo_for(*, viewer: User, profile: Profile) -> dict[str, str] | None:

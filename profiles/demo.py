@@ -344,8 +344,10 @@ def analyze() -> None:
         for model in (User, Profile, Education, Career, Family, PartnerPreferences)
     ]
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if connection.vendor == "postgresql" and not connection.in_atomic_block:
             cursor.execute(f"VACUUM (ANALYZE) {', '.join(tables)}")
+        elif connection.vendor == "postgresql":  # VACUUM cannot run in a transaction
+            cursor.execute(f"ANALYZE {', '.join(tables)}")
         else:
             cursor.execute("ANALYZE")
 

@@ -16,9 +16,10 @@ from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
 
-def connected_pair() -> tuple[Profile, Profile, Conversation]:
-    """A bride and a groom whose interest is accepted (which opens their conversation)."""
-    bride, groom = make_member(), make_groom()
+def connected_pair(bride: Profile | None = None) -> tuple[Profile, Profile, Conversation]:
+    """A bride (this one, or a new member) and a new groom whose interest is accepted (which
+    opens their conversation)."""
+    bride, groom = bride or make_member(), make_groom()
     interest = matching.interest_send(sender=groom.user, receiver=bride.user)
     matching.interest_accept(user=bride.user, interest=interest)
     low, high = pair_key(bride.user.pk, groom.user.pk)

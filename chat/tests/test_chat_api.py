@@ -28,6 +28,8 @@ from policy import visibility
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
+DASHBOARD_QUERIES = 9
+
 pytestmark = pytest.mark.django_db
 
 CHAT = "/api/v1/chat"
@@ -412,6 +414,25 @@ def test_dashboard_lists_recent_chats(client_for):
 
     assert dashboard["recent_chats"][0]["last_message"]["body"] == "Hello there"
     assert dashboard["recent_chats"][0]["unread_count"] == 1
+
+
+@pytest.mark.parametrize("chats", [1, 3])
+def test_dashboard_query_count_is_pinned(client_for, django_assert_num_queries, chats):
+    bride, groom, conversation = connected_pair()
+    send(client_for, groom, conversation, body="Hello there", client_id="q1")
+    for n in range(1, chats):
+        _, other, more = connected_pair(bride=bride)
+        send(client_for, other, more, body="Hi", client_id=f"q{n + 1}")
+    client = client_for(bride.user)
+    client.get("/api/v1/dashboard")  # her feed page cached, as after any visit
+
+    # the token's user; her profile with its sections; the interest numbers; the recent
+    # chats (their unread counts in the same statement), the other members' names, the last
+    # messages; unread notifications; her own photo and whether she has any (completion)
+    with django_assert_num_queries(DASHBOARD_QUERIES) as captured:
+        body = client.get("/api/v1/dashboard").json()
+
+    assert len(body["recent_chats"]) == chats, captured
 
 
 def test_an_away_member_hears_of_a_message_by_email_too(client_for, outbox):

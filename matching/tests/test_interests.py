@@ -217,6 +217,48 @@ def test_dashboard_counts_interests(client_for):
     assert counts == {"received_pending": 1, "sent_pending": 0, "accepted": 1}
 
 
+def test_dashboard_counts_only_interests_with_members_she_still_sees(client_for):
+    bride = make_member()
+    grooms = [make_groom() for _ in range(7)]
+    send(client_for, grooms[0], bride)  # received, pending
+    send(client_for, bride, grooms[1])  # sent, pending
+    act(client_for, bride, send(client_for, grooms[2], bride).json()["id"], "accept")
+    act(client_for, grooms[3], send(client_for, bride, grooms[3]).json()["id"], "accept")
+    act(client_for, bride, send(client_for, grooms[4], bride).json()["id"], "decline")
+    send(client_for, grooms[5], bride)
+    Block.objects.create(blocker=bride.user, blocked=grooms[5].user)  # out of sight
+    send(client_for, bride, grooms[6])
+    grooms[6].is_hidden = True  # hibernating: out of sight
+    grooms[6].save(update_fields=["is_hidden"])
+
+    counts = client_for(bride.user).get("/api/v1/dashboard").json()["interests"]
+
+    assert counts == {"received_pending": 1, "sent_pending": 1, "accepted": 2}
+    # the other side's numbers are their own
+    assert client_for(grooms[1].user).get("/api/v1/dashboard").json()["interests"] == {
+        "received_pending": 1,
+        "sent_pending": 0,
+        "accepted": 0,
+    }
+
+
+def test_a_suspended_member_counts_nothing_on_her_dashboard():
+    from matching.lists import interest_counts
+
+    bride, groom = make_member(), make_groom()
+    Interest.objects.create(
+        sender=groom.user,
+        receiver=bride.user,
+        member_low=min(groom.pk, bride.pk),
+        member_high=max(groom.pk, bride.pk),
+        status="pending",
+    )
+    assert interest_counts(bride.user)["received_pending"] == 1
+    bride.user.is_active = False
+
+    assert interest_counts(bride.user) == {"received_pending": 0, "sent_pending": 0, "accepted": 0}
+
+
 @pytest.mark.parametrize("rows", [1, 6])
 def test_interest_list_costs_no_query_per_row_for_cards(
     client_for, django_assert_num_queries, rows

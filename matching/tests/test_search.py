@@ -360,22 +360,23 @@ def test_a_cursor_of_another_ordering_is_400(client_for, brides):
     assert response.status_code == 400 and response.json()["code"] == "invalid_cursor"
 
 
-def test_with_photo_keeps_members_with_an_approved_photo_everyone_may_see(client_for):
+def photo(owner: Profile, status: str = "approved") -> None:
     from media.models import Photo
 
-    def photo(owner: Profile, status: str) -> None:
-        Photo.objects.create(
-            owner=owner.user,
-            status=status,
-            tiny_key="t",
-            medium_key="m",
-            full_key="f",
-            width=10,
-            height=10,
-            bytes=100,
-            is_primary=True,
-        )
+    Photo.objects.create(
+        owner=owner.user,
+        status=status,
+        tiny_key="t",
+        medium_key="m",
+        full_key="f",
+        width=10,
+        height=10,
+        bytes=100,
+        is_primary=True,
+    )
 
+
+def test_with_photo_keeps_members_with_an_approved_photo_everyone_may_see(client_for):
     approved, pending, private = (
         make_member(),
         make_member(),
@@ -394,18 +395,24 @@ def test_with_photo_keeps_members_with_an_approved_photo_everyone_may_see(client
 
 
 @pytest.mark.parametrize("rows", [1, 8])
-def test_search_query_count_is_pinned(client_for, django_assert_num_queries, rows):
-    for _ in range(rows):
-        make_member()
+@pytest.mark.parametrize("photos", [0, 1, 8])
+def test_search_query_count_is_pinned(client_for, django_assert_num_queries, rows, photos):
+    for made in range(rows):
+        member = make_member()
+        if made < photos:
+            photo(member)
     client = client_for(make_groom().user)
 
     # token user; one statement for the page (the gender sought, the page's keys from the
-    # search index, their cards); the page's primary photos (the photo rule is not asked
+    # search index, their cards, whether each has an approved photo); the primary photos of
+    # the cards that have one, none asked for a page without (the photo rule is not asked
     # again: the page came from the visibility rule)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(3 if photos else 2):
         response = client.get(SEARCH)
 
-    assert len(ids(response)) == rows
+    cards = response.json()["results"]
+    assert len(cards) == rows
+    assert sum(card["photo"] is not None for card in cards) == min(photos, rows)
 
 
 def test_page_50_is_reached_by_cursor_not_offset(client_for, brides, django_assert_max_num_queries):
@@ -437,11 +444,11 @@ def test_private_photo_owners_cost_one_grant_query_per_page(
     client_for, django_assert_num_queries, rows
 ):
     for _ in range(rows):
-        make_member(photo_visibility="accepted_interests")
+        photo(make_member(photo_visibility="accepted_interests"))
     client = client_for(make_groom().user)
 
     # the token's user, the page, one query for the accepted interests of the page's
-    # private-photo owners (none granted, so no photo query)
+    # private-photo owners with a photo (none granted, so no photo query)
     with django_assert_num_queries(3):
         response = client.get(SEARCH)
 
@@ -467,3 +474,32 @@ def test_a_cursor_does_not_tell_a_members_last_activity(client_for, path):
     assert [card["id"] for card in page["results"]] == [str(first.pk)]
     assert moment.strftime("%Y-%m-%dT%H:%M") not in raw and "654321" not in raw
     assert [card["id"] for card in after["results"]] == [str(second.pk)]
+
+
+def test_query_fields_are_made_once_and_each_query_keeps_its_own_values():
+    """Search's query serializer binds its fields once (DRF would deep-copy them for every
+    request); queries validated at once on many threads still each get their own answer."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from matching.serializers import SearchQuery
+
+    shared = SearchQuery().fields
+    assert SearchQuery(data={}).fields is shared
+    assert not hasattr(shared["religion"].parent, "initial_data")  # no request's data kept
+
+    def validate(n: int) -> Any:
+        ages = {"age_min": str(20 + n % 10), "age_max": str(18 + n % 3)}
+        query = SearchQuery(data={**ages, "religion": ["hindu"] if n % 2 else ["klingon"]})
+        return query.is_valid(), query.errors or query.validated_data
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(validate, range(200)))
+
+    for n, (valid, answer) in enumerate(answers):
+        low, high = 20 + n % 10, 18 + n % 3
+        if n % 2 and low <= high:
+            assert valid and answer["age_min"] == low and answer["religion"] == ["hindu"]
+        elif n % 2:
+            assert not valid and set(answer) == {"age_max"}
+        else:
+            assert not valid and "religion" in answer
