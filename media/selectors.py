@@ -53,6 +53,26 @@ def has_photos(*, owner_id: object) -> bool:
     return Photo.objects.filter(owner_id=owner_id).exists()
 
 
+def own_first_photo(*, owner_id: object) -> tuple[dict[str, str] | None, bool]:
+    """The owner's first photo as their own profile shows it (approved or pending, as
+    `first_photo_urls` with the owner in `pending_too`), and whether they have any photo at
+    all (rejected ones too, as `has_photos`): one query for both."""
+    rows = (
+        Photo.objects.filter(owner_id=owner_id)
+        .order_by("-is_primary", "position")
+        .values_list("id", "status", "url_version", "tiny_key", "medium_key")
+    )
+    found = False
+    for photo_id, status, version, tiny, medium in rows:
+        found = True
+        if status in (PhotoStatus.APPROVED, PhotoStatus.PENDING):
+            return {
+                "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
+                "medium_url": signed_url(medium, photo_id=photo_id, version=version),
+            }, True
+    return None, found
+
+
 # The photo's parts of cards, galleries and search's filter; policy.cards decides whose.
 
 

@@ -151,7 +151,18 @@ def with_photo(profiles: QuerySet[Profile]) -> QuerySet[Profile]:
     return profiles.filter(Exists(approved), photo_visibility="all_members")
 
 
-def completion(*, profile: Profile) -> dict[str, object]:
-    """The profile's completion (`profiles.selectors.completion`), its photo step from media."""
-    has_photo = media_selectors.has_photos(owner_id=profile.pk)
+def completion(*, profile: Profile, has_photo: bool | None = None) -> dict[str, object]:
+    """The profile's completion (`profiles.selectors.completion`), its photo step from media
+    (asked here unless `has_photo` is known, from `own_photo`)."""
+    if has_photo is None:
+        has_photo = media_selectors.has_photos(owner_id=profile.pk)
     return profile_selectors.completion(profile=profile, photo=has_photo)
+
+
+def own_photo(*, viewer: User, profile: Profile) -> tuple[dict[str, str] | None, bool] | None:
+    """For the owner and staff: the profile's first photo as they see it (pending ones too)
+    and whether it has any photo (its completion's step), in one query. None for anyone
+    else, who goes through the photo rule (`photo_for`)."""
+    if not self_or_staff(viewer, profile.user):
+        return None
+    return media_selectors.own_first_photo(owner_id=profile.pk)

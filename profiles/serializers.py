@@ -367,10 +367,24 @@ class OwnProfileOut(ProfileOut):
     completion_sections = serializers.SerializerMethodField()
     next_step = serializers.SerializerMethodField()
 
+    def _own_photo(self, profile: Profile) -> tuple[dict[str, str] | None, bool] | None:
+        # The photo and the completion's photo step, one query for both (policy.own_photo).
+        if not hasattr(profile, "_own_photo_cache"):
+            found = policy.own_photo(viewer=self.context["viewer"], profile=profile)
+            profile._own_photo_cache = found  # type: ignore[attr-defined]
+        return profile._own_photo_cache  # type: ignore[attr-defined]
+
+    @extend_schema_field(PhotoOut(allow_null=True))
+    def get_photo(self, profile: Profile) -> dict[str, str] | None:
+        own = self._own_photo(profile)
+        return own[0] if own is not None else super().get_photo(profile)
+
     def _completion(self, profile: Profile) -> dict[str, Any]:
         cached = getattr(profile, "_completion_cache", None)
         if cached is None:
-            cached = policy.completion(profile=profile)
+            own = self._own_photo(profile)
+            has_photo = own[1] if own is not None else None
+            cached = policy.completion(profile=profile, has_photo=has_photo)
             profile._completion_cache = cached  # type: ignore[attr-defined]
         return cached
 

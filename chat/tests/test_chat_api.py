@@ -28,7 +28,7 @@ from policy import visibility
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
-DASHBOARD_QUERIES = 9
+DASHBOARD_QUERIES = 8
 
 pytestmark = pytest.mark.django_db
 
@@ -428,7 +428,8 @@ def test_dashboard_query_count_is_pinned(client_for, django_assert_num_queries, 
 
     # the token's user; her profile with its sections; the interest numbers; the recent
     # chats (their unread counts in the same statement), the other members' names, the last
-    # messages; unread notifications; her own photo and whether she has any (completion)
+    # messages; unread notifications; her own photo and whether she has any (for its
+    # completion), in one
     with django_assert_num_queries(DASHBOARD_QUERIES) as captured:
         body = client.get("/api/v1/dashboard").json()
 

@@ -285,6 +285,46 @@ def test_dashboard_shows_own_profile_and_completion(client_for):
     assert set(body) >= {"recommendations", "interests", "recent_chats", "unread_notifications"}
 
 
+@pytest.mark.parametrize(
+    ("statuses", "shown", "step_done"),
+    [
+        ((), None, False),
+        (("rejected",), None, True),  # a photo was given: the step is done, nothing shows
+        (("rejected", "pending"), "pending", True),  # her own pending photo shows to her
+        (("approved", "pending"), "approved", True),
+    ],
+)
+def test_own_profile_shows_her_first_photo_and_its_completion_step(
+    client_for, statuses, shown, step_done
+):
+    from media.models import Photo
+
+    profile = make_member()
+    for position, status in enumerate(statuses):
+        Photo.objects.create(
+            owner=profile.user,
+            status=status,
+            position=position,
+            tiny_key=f"t/{status}",
+            medium_key=f"m/{status}",
+            full_key="f",
+            width=9,
+            height=9,
+            bytes=9,
+        )
+
+    for body in (
+        client_for(profile.user).get(ME).json(),
+        client_for(profile.user).get("/api/v1/dashboard").json()["profile"],
+    ):
+        photo = body["photo"]
+        if shown is None:
+            assert photo is None
+        else:  # the rendition's key ends the signed URL's path: t/<status> of the one shown
+            assert photo["tiny_url"].split("?")[0].endswith(f"t/{shown}")
+        assert body["completion_sections"]["photo"] is step_done
+
+
 def test_profiles_need_a_token(api):
     assert api.get(ME).status_code == 401
     assert api.get(detail(UserFactory().pk)).status_code == 401
