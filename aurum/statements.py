@@ -24,6 +24,7 @@ differ.
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import threading
@@ -56,7 +57,8 @@ PREPS: dict[type, tuple[Prep, ...]] = {
     datetime: (_same, lambda v, c: c.ops.adapt_datetimefield_value(v)),
     date: (_same, lambda v, c: c.ops.adapt_datefield_value(v)),
     int: (_same,),
-    str: (_same,),
+    # As itself, or as a one-item JSON array (matching.scoring.HasItem's `@>` on PostgreSQL).
+    str: (_same, lambda v, _c: json.dumps([v])),
 }
 
 
@@ -192,6 +194,16 @@ def _queries_run() -> Iterator[list[str]]:
         yield run
 
 
+_UNWRAPPED = object()
+
+
+def _constant(param: Any) -> Any:
+    """A parameter as compared between the two compilations: psycopg's Json and Jsonb
+    wrappers (a JSON column's `[]`) compare by identity, so by what they wrap."""
+    inner = getattr(param, "obj", _UNWRAPPED)
+    return param if inner is _UNWRAPPED else (type(param), repr(inner))
+
+
 def compile_shape(build: Build, values: Mapping[str, Any]) -> Compiled | None:
     """`build`'s statement for values like `values`, or None when it cannot be traced."""
     return _compile_shape(build, values)[0]
@@ -215,7 +227,7 @@ def _compile_shape(build: Build, values: Mapping[str, Any]) -> tuple[Compiled | 
     if sql != other_sql or len(traced) != len(other_traced):
         return None, "its text depends on the values"
     for one, other in zip(traced, other_traced, strict=True):
-        if isinstance(one, _Slot) != isinstance(other, _Slot) or one != other:
+        if isinstance(one, _Slot) != isinstance(other, _Slot) or _constant(one) != _constant(other):
             return None, "a parameter that is not a value moved"
     used = {(slot.name, slot.index) for slot in traced if isinstance(slot, _Slot)}
     if used != set(first_origin.values()):

@@ -1,7 +1,8 @@
 """Capacity: members as the apps use Aurum, ramped up until the service is full, against the
 trivial authenticated GET on the same workers, in one run.
 
-    .venv/bin/python bench/load.py [--levels 50,100,200,300,400] [--step-seconds 30]
+    .venv/bin/python bench/load.py [--levels 10,20,30,40,60,80,100,150,200]
+                                   [--step-seconds 30]
                                    [--workers 2]
 
 PostgreSQL (`aurum_bench_load`, seeded once with `seed_demo --profiles 5000`), Redis (database
@@ -332,10 +333,10 @@ async def measure_floor(actors: list[dict[str, str]], ports: list[int], seconds:
     await asyncio.sleep(2)  # connections open, workers warm
     stats.reset()
     await asyncio.sleep(seconds)
-    stats.close()
+    done = stats.close()
     stop.set()
     await asyncio.gather(*tasks)
-    return stats
+    return done
 
 
 async def ramp(
@@ -390,7 +391,7 @@ def report(label: str, stats: Stats) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--levels", default="50,100,200,300,400")
+    parser.add_argument("--levels", default="10,20,30,40,60,80,100,150,200")
     parser.add_argument("--step-seconds", type=int, default=30)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()

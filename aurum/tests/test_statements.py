@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 
 from aurum.statements import StatementMismatch, Statements, compile_shape, padded
 from matching.search import SEARCH_PAGES, search_page
-from profiles.models import Profile
+from profiles.models import PartnerPreferences, Profile
 from profiles.tests.factories import make_groom, make_member
 
 pytestmark = pytest.mark.django_db
@@ -176,3 +176,31 @@ def test_the_check_leaves_its_own_query_uncounted(django_assert_num_queries):
 
     with django_assert_num_queries(1):
         statements.rows("born after", values, born_after)
+
+
+def test_feed_pages_run_compiled_statements_one_per_shape(client_for):
+    """The feed's page statement is built from the member's values alone, so two members
+    with preferences of the same shape share one compiled statement (every shape traced:
+    a JSON column's constants, lists, dates and ages included), and each still gets their
+    own page (the suite checks every compiled statement's rows against the ORM's)."""
+    from matching.feed import BUDGETS, FEED_PAGES
+
+    grooms = [make_groom(), make_groom()]
+    for groom, religion in zip(grooms, ("hindu", "christian"), strict=True):
+        PartnerPreferences.objects.filter(profile=groom).update(
+            religions=[religion], districts=["ernakulam", "thrissur"], income_min_inr=None
+        )
+    hindu = make_member(religion="hindu")
+    christian = make_member(religion="christian")
+    FEED_PAGES._shapes.clear()
+
+    tops, shapes = [], []
+    for groom in grooms:
+        tops.append(client_for(groom.user).get("/api/v1/matching/feed").json()["results"])
+        shapes.append(len(FEED_PAGES._shapes))
+
+    assert [page[0]["id"] for page in tops] == [str(hindu.user.pk), str(christian.user.pk)]
+    # one statement per budget tried (the page is not full, so every budget is); the second
+    # member's pages reused the first's
+    assert shapes == [len(BUDGETS), len(BUDGETS)]
+    assert all(compiled is not None for compiled in FEED_PAGES._shapes.values())
