@@ -9,6 +9,8 @@ PostgreSQL (`aurum_bench_load`, seeded once with `seed_demo --profiles 5000`), R
 14), `--workers` uvicorn processes; the client spreads its connections over them as nginx's
 least_conn would.
 
+0. Warm-up: every member opens the feed and the dashboard once on each worker (statements
+   compiled, first pages cached, as in a service that has been up a while).
 1. The floor: 16 connections ask `GET auth/me` (JWT, one query, JSON) back to back for
    `--step-seconds`: the most requests a second these workers answer.
 2. The ramp: members join a few at a time (spread over 5 s), up to each of `--levels` in turn,
@@ -326,6 +328,27 @@ async def chat_pair(
     await receiver.close()
 
 
+async def warm_up(actors: list[dict[str, str]], ports: list[int]) -> None:
+    """Every member opens the feed and the dashboard once on each worker, as members who
+    used the app before: each worker has compiled its statements (aurum.statements), and the
+    first pages are cached, as in a service that has been up for a while."""
+    queue: asyncio.Queue[tuple[dict[str, str], int]] = asyncio.Queue()
+    for actor in actors:
+        for port in ports:
+            queue.put_nowait((actor, port))
+
+    async def drain() -> None:
+        while not queue.empty():
+            actor, port = queue.get_nowait()
+            http = Http(port, actor["token"])
+            for path in ("/api/v1/matching/feed", "/api/v1/dashboard"):
+                await timed(http, "GET", path, None)
+            if http.writer is not None:
+                http.writer.close()
+
+    await asyncio.gather(*(drain() for _ in range(8)))
+
+
 async def measure_floor(actors: list[dict[str, str]], ports: list[int], seconds: int) -> Stats:
     stop = asyncio.Event()
     stats = Stats()
@@ -414,6 +437,7 @@ def main() -> None:
     )
     with ExitStack() as stack:
         ports = [stack.enter_context(server_process(server_env))[0] for _ in range(args.workers)]
+        asyncio.run(warm_up(actors, ports))
         floor_stats = asyncio.run(measure_floor(actors, ports, args.step_seconds))
         report(f"floor  GET auth/me, {FLOOR_CLIENTS} connections back to back", floor_stats)
         steps = asyncio.run(ramp(actors, pairs, ports, levels, args.step_seconds))
