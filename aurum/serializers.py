@@ -89,24 +89,28 @@ class StrictSerializer(serializers.Serializer):
         return value
 
 
-class QuerySerializer(StrictSerializer):
-    """Query parameters (all strings). Its fields are made and bound once per class, not per
-    request: DRF deep-copies every declared field for each serializer it makes, which was
-    2.8 ms of each search request (eleven lists of choices). Query fields read nothing of the
-    serializer they are bound to (no context, no defaults that ask for it), so one set serves
-    every request; the `validate` methods still run on the request's own serializer."""
-
-    json_input = False
+class FieldsOnce:
+    """A serializer whose fields are made and bound once per class, not once per instance:
+    DRF deep-copies every declared field for each serializer it makes, which was 2.8 ms of
+    each search request (eleven lists of choices). Only for serializers whose fields read
+    nothing of the serializer they are bound to (no context, no method fields, no defaults
+    that ask for it): the shared fields are bound to a serializer of their own, holding no
+    request's data; `validate` methods still run on each request's own serializer."""
 
     @property
-    def fields(self) -> Any:  # type: ignore[override]
+    def fields(self) -> Any:
         cls = type(self)
         shared = cls.__dict__.get("_shared_fields")
         if shared is None:
-            # Bound to a serializer of their own that holds no request's data.
             shared = serializers.Serializer.fields.real_func(cls())  # type: ignore[attr-defined]
-            cls._shared_fields = shared
+            cls._shared_fields = shared  # type: ignore[attr-defined]
         return shared
+
+
+class QuerySerializer(FieldsOnce, StrictSerializer):
+    """Query parameters (all strings), fields bound once per class (`FieldsOnce`)."""
+
+    json_input = False
 
 
 class ChoiceList(serializers.ListField):

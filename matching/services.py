@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -256,8 +257,15 @@ def ignore_remove(*, owner: User, target: User | None) -> None:
 
 
 def visit_record(*, viewer: User, owner_id: object) -> None:
-    """One visit per viewer, profile and day; a second look the same day changes nothing."""
+    """One visit per viewer, profile and day; a second look the same day changes nothing.
+    The cache remembers the day's first look, so a second writes nothing at all (a member
+    opens the same profiles again and again); the unique row settles it when it forgot."""
+    day = timezone.localdate()
+    if not cache.add(f"visit:{viewer.pk}:{owner_id}:{day.isoformat()}", 1, VISIT_REMEMBERED):
+        return
     ProfileVisit.objects.bulk_create(
-        [ProfileVisit(viewer=viewer, owner_id=owner_id, day=timezone.localdate())],
-        ignore_conflicts=True,
+        [ProfileVisit(viewer=viewer, owner_id=owner_id, day=day)], ignore_conflicts=True
     )
+
+
+VISIT_REMEMBERED = 26 * 3600  # seconds: past the day it names, wherever midnight falls

@@ -9,7 +9,7 @@ from rest_framework import serializers
 
 import policy
 from accounts.serializers import PhoneField
-from aurum.serializers import Out, Shape, StrictSerializer, choice_list
+from aurum.serializers import FieldsOnce, Out, Shape, StrictSerializer, choice_list
 from profiles import selectors
 from profiles.choices import (
     ALL_CASTES,
@@ -162,20 +162,20 @@ class CompleteProfileIn(StrictSerializer):
 # --- output -----------------------------------------------------------------------------------
 
 
-class EducationOut(serializers.Serializer):
+class EducationOut(FieldsOnce, serializers.Serializer):
     level = serializers.CharField()
     field = serializers.CharField()
     institution = serializers.CharField()
 
 
-class CareerOut(serializers.Serializer):
+class CareerOut(FieldsOnce, serializers.Serializer):
     occupation = serializers.CharField()
     employer = serializers.CharField()
     annual_income_inr = serializers.IntegerField(allow_null=True)
     work_location = serializers.CharField()
 
 
-class FamilyOut(serializers.Serializer):
+class FamilyOut(FieldsOnce, serializers.Serializer):
     family_type = serializers.CharField(allow_null=True)
     family_status = serializers.CharField(allow_null=True)
     father_occupation = serializers.CharField()
@@ -184,7 +184,7 @@ class FamilyOut(serializers.Serializer):
     native_place = serializers.CharField()
 
 
-class PreferencesOut(serializers.Serializer):
+class PreferencesOut(FieldsOnce, serializers.Serializer):
     age_min = serializers.IntegerField()
     age_max = serializers.IntegerField()
     height_min_cm = serializers.IntegerField(allow_null=True)

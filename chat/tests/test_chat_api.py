@@ -28,7 +28,7 @@ from policy import visibility
 from profiles.models import Profile
 from profiles.tests.factories import make_groom, make_member
 
-DASHBOARD_QUERIES = 8
+DASHBOARD_QUERIES = 7
 
 pytestmark = pytest.mark.django_db
 
@@ -132,6 +132,11 @@ def test_conversations_carry_last_message_and_unread_count(client_for):
     assert listed[0]["other_user_id"] == str(groom.user_id)
     assert listed[0]["other_name"] == groom.user.first_name
     assert mine[0]["unread_count"] == 0  # my own messages are never unread to me
+    # each side is named by the other (whichever of them sorts first in the pair)
+    assert (mine[0]["other_user_id"], mine[0]["other_name"]) == (
+        str(bride.user_id),
+        bride.user.first_name,
+    )
 
 
 def test_conversation_list_costs_the_same_for_one_or_many(client_for):
@@ -427,8 +432,8 @@ def test_dashboard_query_count_is_pinned(client_for, django_assert_num_queries, 
     client.get("/api/v1/dashboard")  # her feed page cached, as after any visit
 
     # the token's user; her profile with its sections; the interest numbers; the recent
-    # chats (their unread counts in the same statement), the other members' names, the last
-    # messages; unread notifications; her own photo and whether she has any (for its
+    # chats (their unread counts and the other members' names in the same statement), their
+    # last messages; unread notifications; her own photo and whether she has any (for its
     # completion), in one
     with django_assert_num_queries(DASHBOARD_QUERIES) as captured:
         body = client.get("/api/v1/dashboard").json()

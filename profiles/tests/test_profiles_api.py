@@ -400,6 +400,10 @@ def test_profile_detail_query_count_is_pinned(client_for, django_assert_num_quer
     with django_assert_num_queries(5):
         body = client.get(detail(bride.user_id)).json()
     assert body["contact"]["email"] == bride.user.email
+    # a second look the same day: the visit is remembered, nothing is written
+    with django_assert_num_queries(4):
+        again = client.get(detail(bride.user_id)).json()
+    assert again["id"] == body["id"]
 
 
 def test_profile_detail_by_profile_code_and_of_oneself(client_for, django_assert_num_queries):
