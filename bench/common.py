@@ -5,11 +5,12 @@ from __future__ import annotations
 import http.client
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,26 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+def interleaved(
+    cases: dict[str, Callable[[], object]], rounds: int, seed: int, warm_up: int = 5
+) -> dict[str, list[float]]:
+    """Each case's times in ms: every case `warm_up` times first, then `rounds` rounds with
+    the cases in a new order each round, so all of them meet the same machine conditions."""
+    for case in cases.values():
+        for _ in range(warm_up):
+            case()
+    timings: dict[str, list[float]] = {name: [] for name in cases}
+    order = random.Random(seed)
+    for _ in range(rounds):
+        names = list(cases)
+        order.shuffle(names)
+        for name in names:
+            begun = time.perf_counter()
+            cases[name]()
+            timings[name].append((time.perf_counter() - begun) * 1000)
+    return timings
 
 
 def machine() -> str:

@@ -21,14 +21,12 @@ import argparse
 import http.client
 import json
 import os
-import random
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from typing import Any
 
-from common import machine, percentile, postgres_setup, uvicorn
+from common import interleaved, machine, percentile, postgres_setup, uvicorn
 
 SEED = 42
 
@@ -111,18 +109,7 @@ def main() -> None:
             "GET profiles/{id}": get(f"/api/v1/profiles/{groom.pk}"),
             "GET dashboard": get("/api/v1/dashboard"),
         }
-        for case in cases.values():
-            for _ in range(5):
-                case()  # warm-up (the dashboard's feed page cached)
-        timings = {name: [] for name in cases}
-        order = random.Random(SEED)
-        for _ in range(args.rounds):
-            names = list(cases)
-            order.shuffle(names)
-            for name in names:
-                begun = time.perf_counter()
-                cases[name]()
-                timings[name].append((time.perf_counter() - begun) * 1000)
+        timings = interleaved(cases, args.rounds, SEED)  # warm-up caches the feed page
 
     p50 = {name: statistics.median(values) for name, values in timings.items()}
     print(f"machine: {machine()}; PostgreSQL + Redis; uvicorn, 1 worker; one client")

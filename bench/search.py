@@ -24,14 +24,13 @@ import argparse
 import http.client
 import json
 import os
-import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
-from common import machine, percentile, postgres_setup, uvicorn
+from common import interleaved, machine, percentile, postgres_setup, uvicorn
 
 TYPICAL = {
     "age_min": 24,
@@ -138,18 +137,7 @@ def main() -> None:
             "search page 1": http_get(first),
             f"search page {number}": http_get(page_50),
         }
-        for case in cases.values():
-            for _ in range(5):
-                case()  # warm-up
-        timings: dict[str, list[float]] = {name: [] for name in cases}
-        order = random.Random(SEED)
-        for _ in range(args.rounds):
-            names = list(cases)
-            order.shuffle(names)
-            for name in names:
-                start = time.perf_counter()
-                cases[name]()
-                timings[name].append((time.perf_counter() - start) * 1000)
+        timings = interleaved(cases, args.rounds, SEED)
 
     p50 = {name: statistics.median(values) for name, values in timings.items()}
     print(f"machine: {machine()}; PostgreSQL + Redis; uvicorn, 1 worker; one client")

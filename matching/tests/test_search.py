@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from accounts.models import User
 from matching.models import Ignore
+from media.tests.factories import make_photo
 from moderation.models import Block, Report
 from profiles.choices import District, EducationLevel, MaritalStatus, Religion
 from profiles.demo import KERALA, seed_members
@@ -361,19 +362,7 @@ def test_a_cursor_of_another_ordering_is_400(client_for, brides):
 
 
 def photo(owner: Profile, status: str = "approved") -> None:
-    from media.models import Photo
-
-    Photo.objects.create(
-        owner=owner.user,
-        status=status,
-        tiny_key="t",
-        medium_key="m",
-        full_key="f",
-        width=10,
-        height=10,
-        bytes=100,
-        is_primary=True,
-    )
+    make_photo(owner, status, is_primary=True)
 
 
 def test_with_photo_keeps_members_with_an_approved_photo_everyone_may_see(client_for):

@@ -4,7 +4,7 @@ import pytest
 from rest_framework.renderers import JSONRenderer
 
 import policy
-from media.models import Photo
+from media.tests.factories import make_photo
 from profiles.models import Career, Profile
 from profiles.serializers import CardOut, card_context, cards_from_values
 from profiles.tests.factories import make_groom, make_member
@@ -20,17 +20,7 @@ def test_cards_from_values_equal_the_card_serializer():
         make_member(photo_visibility="accepted_interests"),
     )
     for owner in (with_photo, private):
-        Photo.objects.create(
-            owner=owner.user,
-            status="approved",
-            is_primary=True,
-            tiny_key=f"t/{owner.pk}",
-            medium_key=f"m/{owner.pk}",
-            full_key="f",
-            width=9,
-            height=9,
-            bytes=9,
-        )
+        make_photo(owner, is_primary=True, tiny_key=f"t/{owner.pk}", medium_key=f"m/{owner.pk}")
     Career.objects.filter(profile=without_career).delete()
     listed = policy.visible_profiles(viewer=viewer.user).order_by("pk")
     profiles = list(listed.select_related("user", "career", "education"))

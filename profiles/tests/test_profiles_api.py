@@ -297,21 +297,11 @@ def test_dashboard_shows_own_profile_and_completion(client_for):
 def test_own_profile_shows_her_first_photo_and_its_completion_step(
     client_for, statuses, shown, step_done
 ):
-    from media.models import Photo
+    from media.tests.factories import make_photo
 
     profile = make_member()
     for position, status in enumerate(statuses):
-        Photo.objects.create(
-            owner=profile.user,
-            status=status,
-            position=position,
-            tiny_key=f"t/{status}",
-            medium_key=f"m/{status}",
-            full_key="f",
-            width=9,
-            height=9,
-            bytes=9,
-        )
+        make_photo(profile, status, position=position)
 
     for body in (
         client_for(profile.user).get(ME).json(),
