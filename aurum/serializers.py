@@ -95,7 +95,8 @@ class FieldsOnce:
     each search request (eleven lists of choices). Only for serializers whose fields read
     nothing of the serializer they are bound to (no context, no method fields, no defaults
     that ask for it): the shared fields are bound to a serializer of their own, holding no
-    request's data; `validate` methods still run on each request's own serializer."""
+    request's data; `validate` methods still run on each request's own serializer. Not for
+    `partial=True` use: fields read `partial` from their root, the shared serializer."""
 
     @property
     def fields(self) -> Any:

@@ -114,6 +114,9 @@ def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage
     if after is not None:
         values["after"] = tuple(after)
     least = 0 if after is None else max(0, 100 - after[0])
+    # Rounded up to a budget of the list, so a later page runs one of five shapes, not one per
+    # score: a wider budget only admits more rows, so the page is as exact.
+    least = min(b for b in BUDGETS if b >= least)
     # A previous page holds rows scoring at least the cursor's: its budget is always enough.
     budgets = [least] if reverse else sorted({least, *(b for b in BUDGETS if b > least)})
     wants, active = me.wants is not None, viewer.is_active

@@ -261,11 +261,13 @@ def visit_record(*, viewer: User, owner_id: object) -> None:
     The cache remembers the day's first look, so a second writes nothing at all (a member
     opens the same profiles again and again); the unique row settles it when it forgot."""
     day = timezone.localdate()
-    if not cache.add(f"visit:{viewer.pk}:{owner_id}:{day.isoformat()}", 1, VISIT_REMEMBERED):
+    key = f"visit:{viewer.pk}:{owner_id}:{day.isoformat()}"
+    if cache.get(key):
         return
     ProfileVisit.objects.bulk_create(
         [ProfileVisit(viewer=viewer, owner_id=owner_id, day=day)], ignore_conflicts=True
     )
+    cache.set(key, 1, VISIT_REMEMBERED)  # only once the row is there: a failed insert is retried
 
 
 VISIT_REMEMBERED = 26 * 3600  # seconds: past the day it names, wherever midnight falls
