@@ -79,7 +79,7 @@ BUDGETS = (0, 3, 5, 9, 100)
 # A page's statement is compiled once per shape (which of my values are set, list lengths,
 # budget, direction, size) and run with each member's values: building the score's
 # expressions and compiling them took 95 ms of a 135 ms page at a million members, PostgreSQL
-# 40 ms (README, "The feed").
+# 40 ms (README, "Matching").
 FEED_PAGES = Statements("feed page", size=1024)
 
 
@@ -113,7 +113,7 @@ def feed_rows_page(*, viewer: User, cursor: str | None, size: int) -> KeysetPage
     values = me.values()
     if after is not None:
         values["after"] = tuple(after)
-    least = 0 if after is None else max(0, 100 - after[0])
+    least = 0 if after is None else min(max(0, 100 - after[0]), 100)  # a key holder's -5 too
     # Rounded up to a budget of the list, so a later page runs one of five shapes, not one per
     # score: a wider budget only admits more rows, so the page is as exact.
     least = min(b for b in BUDGETS if b >= least)

@@ -17,6 +17,9 @@ def photo_by_id(*, value: str) -> Photo | None:
         return None
 
 
+FIRST_PHOTO_ORDER = ("-is_primary", "position")  # a member's first photo: their primary one
+
+
 def primary_keys_of(
     owner_ids: list[Any], *, pending_too: set[Any]
 ) -> dict[Any, tuple[Any, int, str, str]]:
@@ -29,7 +32,7 @@ def primary_keys_of(
             | Q(owner_id__in=pending_too, status=PhotoStatus.PENDING),
             owner_id__in=owner_ids,
         )
-        .order_by("owner_id", "-is_primary", "position")
+        .order_by("owner_id", *FIRST_PHOTO_ORDER)
         .values_list("owner_id", "id", "url_version", "tiny_key", "medium_key")
     )
     first: dict[Any, tuple[Any, int, str, str]] = {}
@@ -59,18 +62,22 @@ def own_first_photo(*, owner_id: object) -> tuple[dict[str, str] | None, bool]:
     all (rejected ones too, as `has_photos`): one query for both."""
     rows = (
         Photo.objects.filter(owner_id=owner_id)
-        .order_by("-is_primary", "position")
+        .order_by(*FIRST_PHOTO_ORDER)
         .values_list("id", "status", "url_version", "tiny_key", "medium_key")
     )
     found = False
     for photo_id, status, version, tiny, medium in rows:
         found = True
         if status in (PhotoStatus.APPROVED, PhotoStatus.PENDING):
-            return {
-                "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
-                "medium_url": signed_url(medium, photo_id=photo_id, version=version),
-            }, True
+            return _card_urls(photo_id, version, tiny, medium), True
     return None, found
+
+
+def _card_urls(photo_id: Any, version: int, tiny: str, medium: str) -> dict[str, str]:
+    return {
+        "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
+        "medium_url": signed_url(medium, photo_id=photo_id, version=version),
+    }
 
 
 # The photo's parts of cards, galleries and search's filter; policy.cards decides whose.
@@ -81,13 +88,7 @@ def first_photo_urls(
 ) -> dict[object, dict[str, str]]:
     """Each owner's first photo (`primary_keys_of`) as the card's signed URLs."""
     keys = primary_keys_of(list(owner_ids), pending_too=pending_too)
-    return {
-        owner_id: {
-            "tiny_url": signed_url(tiny, photo_id=photo_id, version=version),
-            "medium_url": signed_url(medium, photo_id=photo_id, version=version),
-        }
-        for owner_id, (photo_id, version, tiny, medium) in keys.items()
-    }
+    return {owner_id: _card_urls(*found) for owner_id, found in keys.items()}
 
 
 def gallery_items(photos: Iterable[Photo]) -> list[dict[str, str]]:

@@ -341,6 +341,20 @@ def test_forged_cursors_are_400_never_500(client_for, path, tag, values):
     assert response.json()["code"] == "invalid_cursor"
 
 
+@pytest.mark.parametrize("score", [-5, 0, 97, 150])
+def test_a_feed_cursor_of_any_score_just_pages(client_for, score):
+    """A score no page could hold (below 0, above 100), sealed by a key holder: a page (of
+    the members scoring at most that, or none), never a 500."""
+    member = make_member()
+    client = client_for(make_groom().user)
+    cursor = forged("feed", [score, timezone.now().isoformat(), str(member.pk)])
+
+    response = client.get("/api/v1/matching/feed", {"cursor": cursor})
+
+    assert response.status_code == 200, response.content
+    assert all(card["match_score"] <= score for card in response.json()["results"])
+
+
 def test_a_well_formed_forged_cursor_just_pages(client_for, brides):
     client = client_for(make_groom().user)
     everyone = walk(client, {})
